@@ -1,0 +1,51 @@
+"""Use a ChatGPT Plus/Pro (Codex) subscription, or an OpenAI API key, from LiteLLM.
+
+``import kabot_codex`` registers the ``openai-codex`` provider with LiteLLM, so
+``litellm.completion(model="openai-codex/gpt-5.5", ...)`` works right away.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+# Must happen before litellm is imported anywhere: otherwise its import makes a blocking
+# network fetch of the model cost map.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "build_router", "handler", "register"]
+
+if TYPE_CHECKING:
+    from kabot_codex.provider.handler import CodexLLM
+
+# The `kabot` CLI sets this so `kabot --help` / `kabot status` do not pay LiteLLM's ~3 s import;
+# commands that call LiteLLM run `register()` themselves.
+_DEFER = os.environ.pop("_KABOT_CODEX_DEFER_REGISTER", "") == "1"
+
+
+def register() -> CodexLLM:
+    """Register the ``openai-codex`` provider with LiteLLM (idempotent) and return the handler."""
+    from kabot_codex.provider.register import register as _register
+
+    return _register()
+
+
+def build_router(**router_kwargs: Any) -> Any:
+    """Return a ``litellm.Router`` that follows the saved primary-then-fallback model order."""
+    from kabot_codex.routing import build_router as _build_router
+
+    return _build_router(**router_kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "handler":
+        from kabot_codex.provider.register import handler
+
+        return handler
+    raise AttributeError(name)
+
+
+if not _DEFER:
+    register()

@@ -1,0 +1,1 @@
+"""Login flows, stored credentials and the token lifecycle."""

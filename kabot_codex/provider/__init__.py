@@ -1,0 +1,1 @@
+"""The ``openai-codex`` LiteLLM provider: pure request/stream core plus thin sync/async shells."""
