@@ -1,0 +1,153 @@
+"""Per-account model status: what a real call taught us, plus what the catalog says.
+
+``note_success`` / ``note_unsupported`` run on the provider's hot path: they compare against
+an in-memory copy and touch the disk only when a status changes, and they never raise.
+``get_model_status`` combines those records with the catalog:
+
+- ``working``: a real call succeeded for this account;
+- ``unsupported``: the backend rejected the model for this account, or the model is known
+  retired for ChatGPT accounts, or it cannot be used with the account's auth mode;
+- ``catalog``: listed (bundled or live) but not verified yet;
+- ``unknown``: not in the catalog at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from kabot_codex import _fs
+from kabot_codex.catalog.spec import CODEX, canonical_model
+from kabot_codex.catalog.store import catalog
+from kabot_codex.config import state_dir
+
+__all__ = [
+    "ANY_ACCOUNT",
+    "Status",
+    "forget_statuses",
+    "get_model_status",
+    "note_success",
+    "note_unsupported",
+    "recorded_status",
+    "status_path",
+]
+
+Status = Literal["working", "catalog", "unsupported", "unknown"]
+
+#: Records made without an account (e.g. an explicit API key) are kept under this key.
+ANY_ACCOUNT = "*"
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+# account_key -> model -> {"status", "at", "reason"}; mirrors the file, loaded once.
+_records: dict[str, dict[str, dict[str, Any]]] | None = None
+
+
+def status_path() -> Path:
+    """The file holding recorded statuses."""
+    return state_dir() / "model_status.json"
+
+
+def _read_file() -> dict[str, dict[str, dict[str, Any]]]:
+    try:
+        data = _fs.read_json(status_path(), what="model status") or {}
+    except Exception:
+        return {}  # a damaged status file is a cache miss, not an error
+    if not isinstance(data, dict):
+        return {}
+    return {k: dict(v) for k, v in data.items() if isinstance(v, dict)}
+
+
+def _memory() -> dict[str, dict[str, dict[str, Any]]]:
+    global _records
+    if _records is None:
+        _records = _read_file()
+    return _records
+
+
+def _persist(account: str, model: str, record: dict[str, Any]) -> None:
+    # Merge under the file lock so concurrent processes (Proxy workers) keep each other's records.
+    path = status_path()
+    with _fs.file_lock(path, timeout=2.0):
+        current = _read_file()
+        current.setdefault(account, {})[model] = record
+        _fs.atomic_write_json(path, current)
+
+
+def _note(model: str, account_key: str | None, status: str, reason: str = "") -> None:
+    try:
+        name = canonical_model(model)
+        account = account_key or ANY_ACCOUNT
+        with _lock:
+            records = _memory()
+            previous = records.get(account, {}).get(name)
+            if previous is not None and previous.get("status") == status:
+                return  # the hot path: nothing changed, nothing to write
+            record = {"status": status, "at": time.time()}
+            if reason:
+                record["reason"] = reason[:300]
+            records.setdefault(account, {})[name] = record
+        _persist(account, name, record)
+    except Exception as exc:  # never fail a model call because bookkeeping failed
+        log.debug("could not record status of %s: %s", model, exc)
+
+
+def note_success(model: str, account_key: str | None) -> None:
+    """Record that a real call to ``model`` succeeded for ``account_key``."""
+    _note(model, account_key, "working")
+
+
+def note_unsupported(model: str, account_key: str | None, reason: str) -> None:
+    """Record that the backend rejected ``model`` for ``account_key`` (e.g. "not supported")."""
+    _note(model, account_key, "unsupported", reason)
+
+
+def recorded_status(model: str, account_key: str | None) -> dict[str, Any] | None:
+    """Return the last record (``{"status", "at", "reason"?}``) for ``model`` and the account."""
+    name = canonical_model(model)
+    with _lock:
+        records = _memory()
+        for key in (account_key, ANY_ACCOUNT) if account_key else (ANY_ACCOUNT,):
+            record = records.get(key, {}).get(name)
+            if record is not None:
+                return dict(record)
+    return None
+
+
+def forget_statuses() -> None:
+    """Drop the in-memory records so the next lookup re-reads the file (tests, KABOT_HOME change)."""
+    global _records
+    with _lock:
+        _records = None
+
+
+def get_model_status(model: str, account_key: str | None = None, *, auth_mode: str | None = None) -> Status:
+    """Return ``working`` / ``catalog`` / ``unsupported`` / ``unknown`` for ``model``.
+
+    ``account_key`` is ``Credentials.account_key`` (None: records made without an account).
+    ``auth_mode`` ("chatgpt" | "api_key") decides whether retirement and API support apply;
+    None assumes a ChatGPT login, the common case.
+    """
+    if not model:
+        return "unknown"
+    name = canonical_model(model)
+    record = recorded_status(name, account_key)
+    if record is not None and record.get("status") in ("working", "unsupported"):
+        return record["status"]  # a real call beats anything the catalog believes
+    loaded = catalog()
+    spec = loaded.specs.get(name)
+    if spec is None:
+        return "unknown"
+    if spec.provider == CODEX:
+        if auth_mode == "api_key":
+            if not spec.supported_in_api:
+                return "unsupported"
+        elif spec.retired:
+            listed = loaded.listed.get(account_key or "")
+            if listed is None or name not in listed:
+                return "unsupported"
+    return "catalog"
