@@ -1,0 +1,125 @@
+"""Everything decided before a request is sent: body, credentials source, timeout, metadata."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import litellm
+
+from kabot_codex import catalog
+from kabot_codex.auth.credentials import Credentials, CredentialSource, resolve_source
+from kabot_codex.provider.request import RequestError, build_request
+from kabot_codex.provider.transport import codex_headers, parse_rate_limits, timeout_for
+
+__all__ = ["PROVIDER", "PreparedCall", "prepare"]
+
+PROVIDER = "openai-codex"
+
+
+@dataclass
+class PreparedCall:
+    """One call's request, plus what the shells record about its response."""
+
+    model: str
+    body: bytes
+    session_id: str
+    source: CredentialSource
+    api_base: str | None
+    extra_headers: dict[str, str]
+    timeout: httpx.Timeout
+    credentials: Credentials | None = None
+    rate_limits: dict[str, Any] = field(default_factory=dict)
+    raw_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def catalog_model(self) -> str:
+        """The model as the catalog and LiteLLM's model map know it."""
+        return f"{PROVIDER}/{self.model}"
+
+    def observe(self, credentials: Credentials, headers: httpx.Headers) -> None:
+        """Record which credentials were used and the x-codex-* snapshot that came back."""
+        from kabot_codex import state
+
+        self.credentials = credentials
+        self.rate_limits = parse_rate_limits(headers)
+        if self.rate_limits:
+            self.raw_headers = codex_headers(headers)
+            state.record_rate_limits(credentials.profile, credentials.account_key, self.rate_limits)
+
+    def note_success(self) -> None:
+        """Tell the catalog this model really works for this account."""
+        if self.credentials is not None:
+            catalog.note_success(self.catalog_model, self.credentials.account_key)
+
+    def attach_metadata(self, response: litellm.ModelResponse) -> None:
+        """Expose the rate-limit headers: raw in ``additional_headers``, parsed in ``codex_rate_limits``."""
+        hidden = response._hidden_params
+        if self.raw_headers:
+            additional = dict(hidden.get("additional_headers") or {})
+            additional.update({f"llm_provider-{k}": v for k, v in self.raw_headers.items()})
+            hidden["additional_headers"] = additional
+        if self.rate_limits:
+            hidden["codex_rate_limits"] = self.rate_limits
+
+    def attach_stream_metadata(self, chunk: Any) -> None:
+        """Put the parsed snapshot on the first stream chunk (``provider_specific_fields``)."""
+        if self.rate_limits:
+            chunk.provider_specific_fields = {"codex_rate_limits": self.rate_limits}
+
+
+def _profile_from(params: dict[str, Any], litellm_params: Mapping[str, Any] | None) -> str | None:
+    profile = params.pop("kabot_profile", None)
+    extra_body = params.get("extra_body")
+    if isinstance(extra_body, dict) and "kabot_profile" in extra_body:
+        extra_body = dict(extra_body)
+        profile = profile or extra_body.pop("kabot_profile")
+        params["extra_body"] = extra_body
+    if not profile and litellm_params:
+        metadata = litellm_params.get("metadata") or {}
+        profile = metadata.get("kabot_profile") if isinstance(metadata, Mapping) else None
+    return profile or None
+
+
+def _session_hint(litellm_params: Mapping[str, Any] | None) -> str | None:
+    if not litellm_params:
+        return None
+    metadata = litellm_params.get("metadata") or {}
+    hint = metadata.get("session_id") if isinstance(metadata, Mapping) else None
+    return hint or litellm_params.get("litellm_session_id") or None
+
+
+def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
+            litellm_params: Mapping[str, Any] | None, *, api_base: str | None, api_key: str | None,
+            headers: Mapping[str, str] | None, timeout: Any) -> PreparedCall:
+    """Build the request for one LiteLLM call; raises LiteLLM exceptions for bad input."""
+    params = dict(optional_params)
+    profile = _profile_from(params, litellm_params)
+    spec = catalog.get_spec(f"{PROVIDER}/{model}")
+    try:
+        request = build_request(
+            model, messages, params,
+            clamp_effort=lambda m, e: catalog.clamp_effort(f"{PROVIDER}/{m}", e),
+            supports_parallel_tool_calls=spec.supports_parallel_tool_calls if spec else True,
+            session_hint=_session_hint(litellm_params),
+        )
+    except (RequestError, KeyError, TypeError) as exc:
+        raise litellm.BadRequestError(
+            message=f"Cannot send these messages to the Codex backend: {exc}", model=model,
+            llm_provider=PROVIDER) from None
+    if isinstance(timeout, httpx.Timeout):
+        http_timeout = timeout
+    else:
+        http_timeout = timeout_for(float(timeout) if timeout else None)
+    return PreparedCall(
+        model=model,
+        body=json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode(),
+        session_id=request.session_id,
+        source=resolve_source(api_key=api_key or None, profile=profile),
+        api_base=api_base or None,
+        extra_headers=dict(headers or {}),
+        timeout=http_timeout,
+    )

@@ -1,0 +1,247 @@
+"""Turn backend failures into LiteLLM exception classes the Router understands.
+
+Each exception carries a real ``httpx.Response`` (status + ``retry-after``) because the Router
+only sees Retry-After through ``.response.headers``, and a plain exception would become an
+uncooled ``APIConnectionError`` (litellm-plugin-facts.md §3.1, §8.6).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import litellm
+
+from kabot_codex.provider.events import UpstreamFailure, retry_after_from
+
+__all__ = ["MappedError", "from_failure", "from_response", "from_transport", "usage_limit_error"]
+
+PROVIDER = "openai-codex"
+LOGIN_FIX = "run `kabot login` (or `kabot status` to see your profiles)"
+MODELS_FIX = "see `kabot models` for the models this account can use"
+_BODY_LIMIT = 2000
+_POLICY_CODES = {"cyber_policy", "bio_policy", "invalid_prompt", "content_policy_violation", "content_filter"}
+
+
+@dataclass
+class MappedError:
+    """The exception to raise plus what the provider should remember about it."""
+
+    exception: Exception
+    usage_limit_resets_at: float | None = None
+    unsupported_model: bool = False
+
+
+def _synthetic(status: int, request: httpx.Request, retry_after: float | None = None,
+               headers: httpx.Headers | None = None) -> httpx.Response:
+    merged = httpx.Headers(headers or {})
+    if retry_after is not None:
+        merged["retry-after"] = str(max(1, math.ceil(retry_after)))
+    return httpx.Response(status, headers=merged, request=request)
+
+
+def _parse_body(body: bytes) -> tuple[dict[str, Any], str]:
+    text = body[:_BODY_LIMIT].decode("utf-8", "replace")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}, text
+    return (data if isinstance(data, dict) else {}), text
+
+
+def _error_fields(data: dict[str, Any], text: str) -> tuple[str | None, str | None, str]:
+    """Return (type, code, message) from either FastAPI ``detail`` or OpenAI ``error`` bodies."""
+    error = data.get("error")
+    if isinstance(error, dict):
+        return error.get("type"), error.get("code"), str(error.get("message") or text)
+    detail = data.get("detail")
+    if isinstance(detail, dict):
+        return None, detail.get("code"), str(detail.get("message") or detail.get("code") or text)
+    if isinstance(detail, str):
+        return None, None, detail
+    if isinstance(error, str):
+        return error, error, str(data.get("error_description") or error)
+    return None, None, text.strip() or "no details"
+
+
+def _resets_at(error: dict[str, Any], headers: httpx.Headers, now: float) -> float:
+    if isinstance(error.get("resets_in_seconds"), (int, float)):
+        return now + float(error["resets_in_seconds"])
+    if isinstance(error.get("resets_at"), (int, float)):
+        return float(error["resets_at"])
+    for name in ("x-codex-primary-reset-after-seconds", "x-codex-secondary-reset-after-seconds"):
+        try:
+            return now + float(headers[name])
+        except (KeyError, ValueError):
+            continue
+    return now + 3600.0  # unknown reset: assume the typical 5-hour window is far off
+
+
+def _describe_reset(resets_at: float, now: float) -> str:
+    wait = max(0, int(resets_at - now))
+    hours, rest = divmod(wait, 3600)
+    minutes = math.ceil(rest / 60) if rest else 0
+    when = time.strftime("%H:%M UTC", time.gmtime(resets_at))
+    span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"resets in about {span} (at {when})"
+
+
+def usage_limit_error(model: str, resets_at: float, request: httpx.Request, *, plan: str | None = None,
+                      remembered: bool = False, headers: httpx.Headers | None = None) -> Exception:
+    """A non-retryable RateLimitError: retrying before the reset only wastes calls."""
+    now = time.time()
+    plan_text = f" ({plan} plan)" if plan else ""
+    source = "remembered from an earlier call; no request was sent" if remembered else "from the backend"
+    return litellm.RateLimitError(
+        message=(f"ChatGPT usage limit reached{plan_text}; {_describe_reset(resets_at, now)} [{source}]. "
+                 "Fallback models configured in a Router take over; otherwise wait or use an API key "
+                 "(`kabot login --api-key`)"),
+        llm_provider=PROVIDER,
+        model=model,
+        response=_synthetic(429, request, retry_after=resets_at - now, headers=headers),
+        num_retries=0,
+    )
+
+
+def from_response(status: int, headers: httpx.Headers, body: bytes, *, model: str,
+                  request: httpx.Request) -> MappedError:
+    """Map a non-2xx reply to the LiteLLM exception a caller and the Router expect."""
+    data, text = _parse_body(body)
+    kind, code, message = _error_fields(data, text)
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    lowered = f"{kind} {code} {message}".lower()
+    response = httpx.Response(status, headers=headers, content=body[:_BODY_LIMIT], request=request)
+    now = time.time()
+
+    if (status in (429, 404) and ("usage_limit_reached" in lowered or "usage limit" in lowered)):
+        resets_at = _resets_at(error, headers, now)
+        exc = usage_limit_error(model, resets_at, request, plan=error.get("plan_type"), headers=headers)
+        return MappedError(exc, usage_limit_resets_at=resets_at)
+    if status == 429 and kind == "usage_not_included":
+        return MappedError(litellm.PermissionDeniedError(
+            message="This ChatGPT plan does not include Codex usage; upgrade the plan or use an API key "
+                    "(`kabot login --api-key`)",
+            llm_provider=PROVIDER, model=model, response=response))
+    if status == 429:
+        retry = _retry_after(headers, message)
+        return MappedError(litellm.RateLimitError(
+            message=f"Codex rate limit: {message}", llm_provider=PROVIDER, model=model,
+            response=_synthetic(429, request, retry_after=retry, headers=headers)))
+    if status == 401:
+        return MappedError(litellm.AuthenticationError(
+            message=f"The Codex backend rejected the credentials (401: {message}); {LOGIN_FIX}",
+            llm_provider=PROVIDER, model=model, response=response))
+    if status == 403:
+        if "<html" in text.lower() or "cloudflare" in lowered:
+            note = ("the request was blocked by Cloudflare's bot check (HTML challenge); this happens from "
+                    "datacenter IPs — run from a residential/local network or use an API key")
+        elif "invalid_workspace_selected" in lowered:
+            note = f"the ChatGPT account/workspace id does not match the token; {LOGIN_FIX}"
+        else:
+            note = f"access denied (403: {message}); {LOGIN_FIX}"
+        return MappedError(litellm.PermissionDeniedError(
+            message=note, llm_provider=PROVIDER, model=model, response=response))
+    if "not supported when using codex" in lowered or code == "model_not_found":
+        return MappedError(litellm.NotFoundError(
+            message=f"The model {model!r} is not available to this account: {message} — {MODELS_FIX}",
+            model=model, llm_provider=PROVIDER, response=response), unsupported_model=True)
+    if "context_length_exceeded" in lowered or "context window" in lowered:
+        return MappedError(litellm.ContextWindowExceededError(
+            message=f"The conversation is longer than {model}'s context window: {message}",
+            model=model, llm_provider=PROVIDER, response=response))
+    if code in _POLICY_CODES or kind in _POLICY_CODES:
+        return MappedError(litellm.ContentPolicyViolationError(
+            message=f"The request was refused by the content policy ({code or kind}): {message}",
+            model=model, llm_provider=PROVIDER, response=response))
+    if status == 404:
+        return MappedError(litellm.NotFoundError(
+            message=f"Not found (404) at {request.url}: {message}; check api_base", model=model,
+            llm_provider=PROVIDER, response=response))
+    if status in (400, 413, 422) or 400 <= status < 500:
+        return MappedError(litellm.BadRequestError(
+            message=f"The Codex backend rejected the request ({status}): {message}", model=model,
+            llm_provider=PROVIDER, response=response))
+    if status == 502:
+        return MappedError(litellm.BadGatewayError(
+            message=f"Codex backend bad gateway (502): {message}", llm_provider=PROVIDER, model=model,
+            response=response))
+    if status in (503, 529) or "overloaded" in lowered or "slow_down" in lowered:
+        return MappedError(litellm.ServiceUnavailableError(
+            message=f"Codex backend unavailable ({status}): {message}", llm_provider=PROVIDER, model=model,
+            response=_synthetic(503, request, retry_after=_retry_after(headers, message), headers=headers)))
+    if status == 504:
+        return MappedError(litellm.Timeout(
+            message=f"Codex backend gateway timeout (504): {message}", model=model, llm_provider=PROVIDER,
+            response=response, exception_status_code=504))
+    return MappedError(litellm.InternalServerError(
+        message=f"Codex backend error ({status}): {message}", llm_provider=PROVIDER, model=model,
+        response=response))
+
+
+def _retry_after(headers: httpx.Headers, message: str) -> float | None:
+    for name in ("retry-after-ms", "retry-after"):
+        raw = headers.get(name)
+        if raw:
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            return value / 1000 if name.endswith("-ms") else value
+    return retry_after_from(message)
+
+
+def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request) -> MappedError:
+    """Map a failure reported inside (or by the end of) the SSE stream."""
+    code = (failure.code or "").lower()
+    message = failure.message
+    if failure.kind in ("truncated", "malformed"):
+        why = ("the stream ended before the backend finished (no response.completed); the partial answer "
+               "was discarded" if failure.kind == "truncated" else f"the stream was not valid SSE: {message}")
+        return MappedError(litellm.APIConnectionError(
+            message=f"Codex stream broke: {why}. Retrying usually helps", llm_provider=PROVIDER, model=model,
+            request=request))
+    if code == "context_length_exceeded":
+        return MappedError(litellm.ContextWindowExceededError(
+            message=f"The conversation is longer than {model}'s context window: {message}",
+            model=model, llm_provider=PROVIDER, response=_synthetic(400, request)))
+    if code in _POLICY_CODES:
+        return MappedError(litellm.ContentPolicyViolationError(
+            message=f"The request was refused by the content policy ({code}): {message}",
+            model=model, llm_provider=PROVIDER, response=_synthetic(400, request)))
+    if code in ("usage_limit_reached", "usage_not_included", "insufficient_quota"):
+        resets_at = time.time() + (failure.retry_after or 3600.0)
+        return MappedError(usage_limit_error(model, resets_at, request), usage_limit_resets_at=resets_at)
+    if code in ("rate_limit_exceeded", "rate_limit"):
+        return MappedError(litellm.RateLimitError(
+            message=f"Codex rate limit: {message}", llm_provider=PROVIDER, model=model,
+            response=_synthetic(429, request, retry_after=failure.retry_after)))
+    if "not supported when using codex" in message.lower():
+        return MappedError(litellm.NotFoundError(
+            message=f"The model {model!r} is not available to this account: {message} — {MODELS_FIX}",
+            model=model, llm_provider=PROVIDER, response=_synthetic(400, request)), unsupported_model=True)
+    if code in ("invalid_request_error", "invalid_encrypted_content") or failure.kind == "incomplete":
+        return MappedError(litellm.BadRequestError(
+            message=f"The Codex backend rejected the request ({failure.code}): {message}", model=model,
+            llm_provider=PROVIDER, response=_synthetic(400, request)))
+    if code in ("server_is_overloaded", "slow_down"):
+        return MappedError(litellm.ServiceUnavailableError(
+            message=f"Codex backend overloaded: {message}", llm_provider=PROVIDER, model=model,
+            response=_synthetic(503, request, retry_after=failure.retry_after)))
+    return MappedError(litellm.InternalServerError(
+        message=f"Codex backend failed the response ({failure.code or failure.kind}): {message}",
+        llm_provider=PROVIDER, model=model, response=_synthetic(500, request)))
+
+
+def from_transport(exc: httpx.TransportError, *, model: str, request: httpx.Request) -> MappedError:
+    """Map a connection-level failure (DNS, refused, reset, timeout)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return MappedError(litellm.Timeout(
+            message=f"Timed out talking to the Codex backend at {request.url.host} ({type(exc).__name__})",
+            model=model, llm_provider=PROVIDER))
+    return MappedError(litellm.APIConnectionError(
+        message=f"Could not reach the Codex backend at {request.url.host}: {type(exc).__name__}: {exc}",
+        llm_provider=PROVIDER, model=model, request=request))

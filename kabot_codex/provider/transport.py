@@ -1,0 +1,161 @@
+"""HTTP plumbing for the provider: pooled clients, endpoint, headers, rate-limit headers.
+
+One keep-alive ``httpx.Client`` per process and one ``httpx.AsyncClient`` per event loop
+(an async client's connections belong to the loop that opened them, and LiteLLM runs some
+async paths on short-lived loops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import threading
+import weakref
+from typing import Any
+
+import httpx
+
+from kabot_codex import __version__
+from kabot_codex.auth.credentials import Credentials
+
+__all__ = [
+    "CLIENT_VERSION",
+    "DEFAULT_CODEX_BASE",
+    "DEFAULT_OPENAI_BASE",
+    "async_client",
+    "build_headers",
+    "endpoint",
+    "parse_rate_limits",
+    "sync_client",
+    "timeout_for",
+]
+
+DEFAULT_CODEX_BASE = "https://chatgpt.com/backend-api/codex"
+DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
+# The /models endpoint gates newer models behind client_version (codex-protocol.md §12.1).
+CLIENT_VERSION = "0.146.0"
+
+_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=128, keepalive_expiry=90.0)
+
+_sync_lock = threading.Lock()
+_sync: httpx.Client | None = None
+_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def sync_client() -> httpx.Client:
+    """Return the process-wide pooled client (cookies kept: Cloudflare wants its cookies back)."""
+    global _sync
+    client = _sync
+    if client is None or client.is_closed:
+        with _sync_lock:
+            if _sync is None or _sync.is_closed:
+                _sync = httpx.Client(limits=_LIMITS, follow_redirects=False)
+            client = _sync
+    return client
+
+
+def async_client() -> httpx.AsyncClient:
+    """Return the pooled async client of the running event loop."""
+    loop = asyncio.get_running_loop()
+    client = _async.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(limits=_LIMITS, follow_redirects=False)
+        _async[loop] = client
+    return client
+
+
+def timeout_for(seconds: float | None) -> httpx.Timeout:
+    """A real timeout: ``seconds`` between bytes (reasoning can pause long), connect ≤ 10 s."""
+    total = float(seconds) if seconds else 600.0
+    return httpx.Timeout(total, connect=min(10.0, total), pool=min(30.0, total))
+
+
+def endpoint(credentials: Credentials, api_base: str | None) -> str:
+    """Return the Responses URL: explicit ``api_base``, else the env, else the default."""
+    if api_base:
+        base = api_base
+    elif credentials.mode == "chatgpt":
+        base = os.environ.get("OPENAI_CODEX_API_BASE") or DEFAULT_CODEX_BASE
+    else:
+        base = (os.environ.get("OPENAI_CODEX_OPENAI_BASE") or os.environ.get("OPENAI_BASE_URL")
+                or DEFAULT_OPENAI_BASE)
+    base = base.rstrip("/")
+    return base if base.endswith("/responses") else base + "/responses"
+
+
+def _originator() -> str:
+    # Third-party clients each send their own originator; the backend's edge has been reported
+    # to treat unknown values with suspicion, so we default to the Codex CLI's, overridable.
+    return os.environ.get("KABOT_CODEX_ORIGINATOR") or "codex_cli_rs"
+
+
+_UA_SUFFIX = f"({platform.system()} {platform.release()}; {platform.machine()}) kabot-codex/{__version__}"
+
+
+def build_headers(credentials: Credentials, session_id: str, extra: dict[str, str] | None) -> dict[str, str]:
+    """Return the request headers the backend expects (codex-protocol.md §6.1)."""
+    originator = _originator()
+    headers = {
+        "Authorization": f"Bearer {credentials.token}",
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+        "originator": originator,
+        "User-Agent": f"{originator}/{CLIENT_VERSION} {_UA_SUFFIX}",
+        "session_id": session_id,
+    }
+    if credentials.mode == "chatgpt" and credentials.account_id:
+        headers["ChatGPT-Account-Id"] = credentials.account_id
+    if extra:
+        headers.update({k: v for k, v in extra.items() if k.lower() != "authorization"})
+    return headers
+
+
+def _number(value: str | None) -> float | int | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() in ("1", "true", "yes")
+
+
+def parse_rate_limits(headers: httpx.Headers) -> dict[str, Any]:
+    """Return the x-codex-* usage snapshot as a dict (empty when the backend sent none)."""
+    if "x-codex-primary-used-percent" not in headers and "x-codex-plan-type" not in headers:
+        return {}
+    snapshot: dict[str, Any] = {}
+    for window in ("primary", "secondary"):
+        prefix = f"x-codex-{window}-"
+        values = {
+            "used_percent": _number(headers.get(prefix + "used-percent")),
+            "window_minutes": _number(headers.get(prefix + "window-minutes")),
+            "reset_after_seconds": _number(headers.get(prefix + "reset-after-seconds")),
+            "reset_at": _number(headers.get(prefix + "reset-at")),
+        }
+        if any(v is not None for v in values.values()):
+            snapshot[window] = values
+    for key, header in (("plan_type", "x-codex-plan-type"), ("active_limit", "x-codex-active-limit")):
+        if headers.get(header):
+            snapshot[key] = headers[header]
+    credits = {
+        "has_credits": _flag(headers.get("x-codex-credits-has-credits")),
+        "unlimited": _flag(headers.get("x-codex-credits-unlimited")),
+        "balance": _number(headers.get("x-codex-credits-balance")),
+    }
+    if any(v is not None for v in credits.values()):
+        snapshot["credits"] = credits
+    return snapshot
+
+
+def codex_headers(headers: httpx.Headers) -> dict[str, str]:
+    """Return the raw x-codex-* / request-id headers, for callers who want them verbatim."""
+    return {k: v for k, v in headers.items() if k.startswith("x-codex-") or k in ("x-request-id",
+                                                                                     "x-models-etag")}
