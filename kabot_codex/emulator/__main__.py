@@ -1,0 +1,48 @@
+"""``python -m kabot_codex.emulator --port N``: serve until SIGTERM/SIGINT, then exit 0."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from kabot_codex.emulator.app import App
+from kabot_codex.emulator.client import LISTENING_PREFIX
+from kabot_codex.emulator.server import EmulatorServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the emulator in the foreground."""
+    parser = argparse.ArgumentParser(prog="python -m kabot_codex.emulator",
+                                     description="Local ChatGPT Codex backend + OAuth issuer emulator.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (0 picks a free one)")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+
+    server = EmulatorServer((args.host, args.port), App(verbose=args.verbose))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # serve_forever runs in a thread: shutdown() from a signal handler on the serving thread
+    # would deadlock.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    sys.stdout.write(f"{LISTENING_PREFIX}{server.url}\n")
+    sys.stdout.flush()
+    while not stop.wait(1.0):
+        pass
+    server.shutdown()
+    server.close_all()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Deciding what the emulated model "says": scripted replies or the deterministic default.
+
+Both the Codex backend and the ``/v1`` API turn a request into a ``Plan``; each then
+renders the plan in its own wire format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Plan",
+    "ToolCall",
+    "args_from_schema",
+    "chat_plan",
+    "estimate_tokens",
+    "new_call_id",
+    "responses_plan",
+    "split_text",
+    "usage_for",
+]
+
+_ALNUM = string.ascii_letters + string.digits
+EFFORT_TOKENS = {"minimal": 8, "low": 16, "medium": 64, "high": 128, "xhigh": 256, "max": 512, "ultra": 1024}
+
+
+def new_call_id() -> str:
+    """Return a call id shaped like the real ones (``call_`` + 24 alphanumerics)."""
+    return "call_" + "".join(secrets.choice(_ALNUM) for _ in range(24))
+
+
+@dataclass
+class ToolCall:
+    """One function call the model makes."""
+
+    name: str
+    arguments: str
+    call_id: str = field(default_factory=new_call_id)
+
+
+@dataclass
+class Plan:
+    """What to answer, independent of the wire format."""
+
+    text: str | None = None
+    deltas: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    reasoning: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+def split_text(text: str, chunks: int | None = None) -> list[str]:
+    """Split ``text`` into ``chunks`` even pieces, or into word-sized deltas when not given."""
+    if not text:
+        return [text]
+    if chunks and chunks > 0:
+        n = min(chunks, len(text))
+        size, extra = divmod(len(text), n)
+        pieces, start = [], 0
+        for i in range(n):
+            end = start + size + (1 if i < extra else 0)
+            pieces.append(text[start:end])
+            start = end
+        return pieces
+    pieces = re.findall(r"\s*\S+", text)
+    tail = text[len("".join(pieces)):]
+    if tail:
+        pieces.append(tail)
+    return pieces or [text]
+
+
+def estimate_tokens(text: str) -> int:
+    """Approximate tokens as chars/4 (deterministic, good enough for usage accounting)."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def _example_value(name: str, schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if kind == "string":
+        return "Paris" if re.search(r"city|location|place|town", name, re.I) else "test"
+    if kind in ("number", "integer"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return []
+    if kind == "object":
+        return args_from_schema(schema)
+    return "test"
+
+
+def args_from_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Build arguments from a JSON schema: required properties only (all, if none are required)."""
+    props = (schema or {}).get("properties") or {}
+    required = (schema or {}).get("required") or list(props)
+    return {name: _example_value(name, props.get(name) or {}) for name in required if name in props}
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            elif isinstance(part, str):
+                parts.append(part)
+        return "".join(parts)
+    return ""
+
+
+def _hello(model: str, said: str) -> str:
+    return f"Hello from the kabot-codex emulator ({model}). You said: {said}"
+
+
+def _pick_tool(tools: list[tuple[str, dict[str, Any]]], tool_choice: Any, user_text: str
+               ) -> tuple[str, dict[str, Any]] | None:
+    if not tools or tool_choice == "none":
+        return None
+    forced = None
+    if isinstance(tool_choice, dict):
+        forced = tool_choice.get("name") or (tool_choice.get("function") or {}).get("name")
+    if forced:
+        return next((t for t in tools if t[0] == forced), tools[0])
+    if tool_choice == "required":
+        return next((t for t in tools if t[0].lower() in user_text.lower()), tools[0])
+    return next((t for t in tools if t[0].lower() in user_text.lower()), None)
+
+
+def _from_script(reply: dict[str, Any], fallback: Plan) -> Plan:
+    text = reply.get("text")
+    calls = [ToolCall(c["name"], c.get("arguments") if isinstance(c.get("arguments"), str)
+                      else json.dumps(c.get("arguments") or {}), c.get("call_id") or new_call_id())
+             for c in (reply.get("tool_calls") or [])]
+    if text is None and not calls:
+        text = fallback.text if fallback.text is not None else ""
+    deltas = split_text(text, reply.get("chunks")) if text is not None else []
+    return Plan(text, deltas, calls, reply.get("reasoning"), reply.get("usage"))
+
+
+def responses_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
+    """Plan the answer to a Responses-API body (backend or ``/v1/responses``)."""
+    model = str(body.get("model"))
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    items = [i for i in (items or []) if isinstance(i, dict)]
+    user_text = next((_text_of(i.get("content")) for i in reversed(items)
+                      if i.get("role") == "user" and i.get("type", "message") == "message"), "")
+    tools = [(t["name"], t.get("parameters") or {}) for t in body.get("tools") or []
+             if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("name"), str)]
+    plan = Plan()
+    last = items[-1] if items else {}
+    if last.get("type") == "function_call_output":
+        plan.text = f"The tool returned: {_text_of(last.get('output'))}"
+    else:
+        tool = _pick_tool(tools, body.get("tool_choice"), user_text)
+        if tool is not None:
+            plan.tool_calls = [ToolCall(tool[0], json.dumps(args_from_schema(tool[1])))]
+        else:
+            plan.text = _hello(model, user_text)
+    if scripted is not None:
+        return _from_script(scripted, plan)
+    plan.deltas = split_text(plan.text) if plan.text is not None else []
+    return plan
+
+
+def chat_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
+    """Plan the answer to a Chat Completions body."""
+    model = str(body.get("model"))
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    user_text = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    tools = [((t.get("function") or {}).get("name"), (t.get("function") or {}).get("parameters") or {})
+             for t in body.get("tools") or [] if isinstance(t, dict)]
+    tools = [t for t in tools if isinstance(t[0], str)]
+    plan = Plan()
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool":
+        plan.text = f"The tool returned: {_text_of(last.get('content'))}"
+    else:
+        tool = _pick_tool(tools, body.get("tool_choice"), user_text)
+        if tool is not None:
+            plan.tool_calls = [ToolCall(tool[0], json.dumps(args_from_schema(tool[1])))]
+        else:
+            plan.text = _hello(model, user_text)
+    if scripted is not None:
+        return _from_script(scripted, plan)
+    plan.deltas = split_text(plan.text) if plan.text is not None else []
+    return plan
+
+
+def usage_for(prompt_chars: int, plan: Plan, effort: str | None, cached: int) -> dict[str, Any]:
+    """Return Responses-style usage; ``plan.usage`` overrides individual fields."""
+    input_tokens = max(1, (prompt_chars + 3) // 4)
+    reasoning_tokens = 0
+    if effort and effort != "none":
+        reasoning_tokens = EFFORT_TOKENS.get(effort, 64) + estimate_tokens(plan.reasoning or "")
+    visible = estimate_tokens(plan.text or "") + sum(
+        estimate_tokens(c.name + c.arguments) for c in plan.tool_calls)
+    output_tokens = max(1, visible) + reasoning_tokens
+    usage: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": min(cached, input_tokens)},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": input_tokens + output_tokens,
+    }
+    override = plan.usage or {}
+    if override:
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            if key in override:
+                usage[key] = override[key]
+        if "cached_tokens" in override:
+            usage["input_tokens_details"] = {"cached_tokens": override["cached_tokens"]}
+        if "reasoning_tokens" in override:
+            usage["output_tokens_details"] = {"reasoning_tokens": override["reasoning_tokens"]}
+        for key in ("input_tokens_details", "output_tokens_details"):
+            if isinstance(override.get(key), dict):
+                usage[key] = {**usage[key], **override[key]}
+        if "total_tokens" not in override:
+            usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    return usage

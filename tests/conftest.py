@@ -1,0 +1,55 @@
+"""Shared fixtures: an isolated environment for every test and the Codex emulator.
+
+- ``emulator`` (session): one real ``python -m kabot_codex.emulator`` subprocess, yielded as
+  an ``EmulatorControl``.
+- ``emu`` (function): the same emulator, reset to defaults before the test.
+- ``kabot_home`` (autouse): ``KABOT_HOME`` points at ``tmp_path`` and the developer's real
+  credentials/endpoints are removed from the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from kabot_codex.emulator import EmulatorControl
+
+#: Environment variables that could leak a developer's real login or endpoints into tests.
+SCRUBBED_ENV = (
+    "OPENAI_CODEX_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_CODEX_API_BASE",
+    "OPENAI_CODEX_AUTH_BASE",
+    "CODEX_HOME",
+    "KABOT_PROFILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def kabot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point ``KABOT_HOME`` at ``tmp_path`` and hide real credentials from the test."""
+    monkeypatch.setenv("KABOT_HOME", str(tmp_path))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    for name in SCRUBBED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorControl]:
+    """Run one emulator subprocess for the whole session."""
+    from kabot_codex.emulator import run_emulator_process
+
+    with run_emulator_process() as control:
+        yield control
+
+
+@pytest.fixture
+def emu(emulator: EmulatorControl) -> EmulatorControl:
+    """Return the session emulator, reset to defaults (tokens minted earlier become invalid)."""
+    emulator.reset()
+    return emulator
