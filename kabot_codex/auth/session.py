@@ -1,57 +1,272 @@
-"""Credentials of one stored profile, kept fresh for the provider.
+"""Credentials of one stored profile, kept fresh for the provider on every call.
 
-(Minimal version: reads the store; refresh and single-flight arrive with the login work.)
+The hot path (``get``/``aget`` with a fresh token) costs an ``os.stat`` or two: the parsed
+profile is cached and re-read only when its file's stat fingerprint changes. Everything else
+is about refreshing exactly once:
+
+* in a process, one *flight* (a ``concurrent.futures.Future``) per token store: the first
+  caller refreshes, every other thread or asyncio task — on any event loop — waits for the
+  same result. Async callers run the flight in a worker thread, never on the event loop;
+* across processes, a file lock per token store, and a re-read after taking it: whoever got
+  there first already rotated the refresh token, and we use theirs;
+* the rotated tokens are written (atomically, 0600) before the new access token is returned;
+* a permanent failure (reused / expired / revoked refresh token) raises
+  ``ReloginRequiredError`` and is remembered, so no call hammers the issuer or loops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import hashlib
+import logging
 import threading
+import time
+from pathlib import Path
 
+from kabot_codex import _fs
+from kabot_codex.auth import oauth
 from kabot_codex.auth.credentials import Credentials
-from kabot_codex.config import load_config
-from kabot_codex.errors import NotLoggedInError
+from kabot_codex.auth.store import Snapshot, fingerprint, load_snapshot, save_tokens
+from kabot_codex.auth.tokens import Freshness
+from kabot_codex.config import config_path
+from kabot_codex.errors import NotLoggedInError, RefreshError, ReloginRequiredError
 
-__all__ = ["ProfileSession", "session_for"]
+__all__ = ["ProfileSession", "reset_sessions", "session_for"]
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT = 60.0
+"""How long to wait for another process's refresh (its HTTP call has a 20 s timeout)."""
+
+TRANSIENT_BACKOFF = 30.0
+"""After a transient refresh failure, keep using the still-valid token this long before
+trying again, so an issuer outage does not add a timeout to every call."""
+
+_Flight = concurrent.futures.Future  # of Credentials
+
+# One in-flight refresh per token store (keyed by its lock path), shared by every session
+# object pointing at it — ``session_for(None)`` and ``session_for("default")`` may be the same.
+_flights: dict[Path, _Flight] = {}
+_flights_lock = threading.Lock()
+
+
+def _digest(secret: str | None) -> str | None:
+    return hashlib.sha256(secret.encode()).hexdigest() if secret else None
 
 
 class ProfileSession:
-    """Hands out the stored credentials of profile ``name`` (``None``: the active profile)."""
+    """Hands out fresh credentials of profile ``name`` (``None``: the active profile)."""
 
     def __init__(self, name: str | None) -> None:
         self._name = name
+        self._snap: Snapshot | None = None
+        self._dead: str | None = None  # digest of a refresh token that failed permanently
+        self._retry_at = 0.0  # monotonic time before which a failed proactive refresh is not retried
 
     @property
     def profile(self) -> str | None:
         return self._name
 
-    def _load(self) -> Credentials:
-        codex = load_config().codex
-        name = self._name or codex.active_profile
-        stored = codex.profiles.get(name)
-        if stored is None:
-            raise NotLoggedInError(f"No openai-codex credentials for profile {name!r}")
-        if stored.api_key:
-            return Credentials(mode="api_key", token=stored.api_key, profile=name)
-        if not stored.access_token:
-            raise NotLoggedInError(f"Profile {name!r} holds no access token")
-        return Credentials(mode="chatgpt", token=stored.access_token, account_id=stored.account_id,
-                           profile=name)
+    def __repr__(self) -> str:
+        return f"ProfileSession({self._name!r})"
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _current(self) -> Snapshot:
+        """Return the stored profile, re-parsing only when one of its files changed."""
+        snap = self._snap
+        path = config_path()
+        if snap is not None and snap.config == path and snap.fingerprint == fingerprint(path, snap.linked):
+            return snap
+        return self._reload(path)
+
+    def _reload(self, path: Path | None = None) -> Snapshot:
+        snap = load_snapshot(self._name, path)
+        self._snap = snap
+        return snap
+
+    def _fast(self) -> Credentials | None:
+        """Return the cached credentials if they need no refresh, else ``None``."""
+        snap = self._current()
+        if snap.tokens is None:
+            return snap.credentials  # API key: nothing to refresh
+        state = snap.tokens.state(time.time())
+        if state is Freshness.FRESH:
+            return snap.credentials
+        if state is Freshness.STALE and (time.monotonic() < self._retry_at
+                                         or _digest(snap.tokens.refresh_token) == self._dead):
+            return snap.credentials  # still valid; a refresh failed recently, do not hammer
+        return None
+
+    # --- the public surface (CredentialSource) ---------------------------------------------
 
     def get(self) -> Credentials:
-        return self._load()
+        """Return credentials that are valid for at least the next five minutes."""
+        creds = self._fast()
+        return creds if creds is not None else self._obtain(None)
 
     async def aget(self) -> Credentials:
-        return await asyncio.to_thread(self._load)
+        """Async ``get``: no thread hop unless a refresh is needed, never blocks the loop."""
+        creds = self._fast()
+        return creds if creds is not None else await self._aobtain(None)
 
     def recover(self, rejected: Credentials) -> Credentials:
-        fresh = self._load()
-        if fresh.token != rejected.token:
-            return fresh
-        raise NotLoggedInError("The backend rejected the stored token (HTTP 401)")
+        """Return credentials to retry with after ``rejected`` got a 401, or raise."""
+        return self._obtain(rejected)
 
     async def arecover(self, rejected: Credentials) -> Credentials:
-        return await asyncio.to_thread(self.recover, rejected)
+        """Async ``recover``."""
+        return await self._aobtain(rejected)
+
+    # --- single flight -----------------------------------------------------------------------
+
+    def _join(self) -> tuple[_Flight, Path | None]:
+        """Return the in-flight refresh for this store, and its key if the caller must run it."""
+        key = self._current().lock_path
+        with _flights_lock:
+            flight = _flights.get(key)
+            if flight is not None and not flight.done():
+                return flight, None
+            flight = _flights[key] = concurrent.futures.Future()
+            # RUNNING futures cannot be cancelled: a cancelled asyncio waiter must not cancel
+            # the refresh for everybody else.
+            flight.set_running_or_notify_cancel()
+            return flight, key
+
+    def _fly(self, flight: _Flight, key: Path, rejected: Credentials | None) -> None:
+        """Run the refresh and publish its outcome to everyone waiting on ``flight``."""
+        try:
+            result = self._refresh(rejected)
+        except Exception as exc:
+            self._land(flight, key)
+            flight.set_exception(exc)
+        except BaseException:  # Ctrl-C in the owner: waiters get an error, the owner the interrupt
+            self._land(flight, key)
+            flight.set_exception(RefreshError("The token refresh was interrupted"))
+            raise
+        else:
+            self._land(flight, key)
+            flight.set_result(result)
+
+    @staticmethod
+    def _land(flight: _Flight, key: Path) -> None:
+        with _flights_lock:
+            if _flights.get(key) is flight:
+                del _flights[key]
+
+    def _obtain(self, rejected: Credentials | None) -> Credentials:
+        creds: Credentials | None = None
+        # Twice at most: a 401-recovery that joined a proactive flight may get back the very
+        # token that was rejected, and then needs a flight of its own.
+        for _ in range(2):
+            flight, key = self._join()
+            if key is not None:
+                self._fly(flight, key, rejected)
+            creds = flight.result(timeout=LOCK_TIMEOUT * 2)
+            if rejected is None or creds.token != rejected.token:
+                return creds
+        assert creds is not None
+        return creds
+
+    async def _aobtain(self, rejected: Credentials | None) -> Credentials:
+        creds: Credentials | None = None
+        for _ in range(2):
+            flight, key = self._join()
+            if key is not None:
+                # The lock wait and the HTTP call happen in a worker thread; _fly never raises
+                # there (outcomes go to the future), so nothing is left unretrieved.
+                asyncio.get_running_loop().run_in_executor(None, self._fly_quietly, flight, key, rejected)
+            creds = await asyncio.wrap_future(flight)
+            if rejected is None or creds.token != rejected.token:
+                return creds
+        assert creds is not None
+        return creds
+
+    def _fly_quietly(self, flight: _Flight, key: Path, rejected: Credentials | None) -> None:
+        try:
+            self._fly(flight, key, rejected)
+        except BaseException:  # already published to the flight
+            pass
+
+    # --- the refresh itself ------------------------------------------------------------------
+
+    @staticmethod
+    def _good_enough(snap: Snapshot, rejected: Credentials | None, now: float) -> bool:
+        """Whether the stored credentials can be handed out without a refresh."""
+        if snap.tokens is None:
+            return rejected is None or snap.api_key != rejected.token
+        state = snap.tokens.state(now)
+        if rejected is None:
+            return state is Freshness.FRESH
+        return snap.tokens.access_token != rejected.token and state is not Freshness.EXPIRED
+
+    def _refresh(self, rejected: Credentials | None) -> Credentials:
+        snap = self._reload()
+        if self._good_enough(snap, rejected, time.time()):
+            return snap.credentials  # another thread or process already refreshed
+        if snap.tokens is None:
+            raise NotLoggedInError(f"The backend rejected the API key of profile {snap.name!r} (HTTP 401)",
+                                   hint=f"check the key, or {snap.relogin_hint().removeprefix('run ')}")
+        self._check_alive(snap)
+        try:
+            with _fs.file_lock(snap.lock_path, timeout=LOCK_TIMEOUT):
+                return self._refresh_locked(rejected)
+        except _fs.LockTimeout:
+            raise RefreshError(f"Timed out waiting for another process to refresh profile {snap.name!r}",
+                               hint=f"if it persists, remove {snap.lock_path}.lock") from None
+
+    def _check_alive(self, snap: Snapshot) -> None:
+        assert snap.tokens is not None
+        if self._dead is not None and _digest(snap.tokens.refresh_token) == self._dead:
+            raise ReloginRequiredError(f"The login of profile {snap.name!r} is no longer valid",
+                                       hint=snap.relogin_hint())
+
+    def _refresh_locked(self, rejected: Credentials | None) -> Credentials:
+        snap = self._reload()  # re-read after the lock: the previous holder may have refreshed
+        now = time.time()
+        if self._good_enough(snap, rejected, now):
+            return snap.credentials
+        assert snap.tokens is not None
+        self._check_alive(snap)
+        try:
+            fresh = oauth.refresh(snap.tokens, now=now)
+        except ReloginRequiredError as err:
+            return self._after_permanent_failure(snap, rejected, err)
+        except RefreshError:
+            if rejected is None and snap.tokens.state(now) is Freshness.STALE:
+                # Still valid for a few minutes: serve it and retry later, like google-auth's
+                # fallback from a failed background refresh.
+                self._retry_at = time.monotonic() + TRANSIENT_BACKOFF
+                log.warning("Refreshing profile %r failed; using the current token for now", snap.name)
+                return snap.credentials
+            raise
+        # Persist the rotated refresh token before the new access token leaves this function:
+        # if we died after using it but before saving, the login would be lost.
+        save_tokens(snap, fresh, now=now)
+        self._snap = None
+        self._retry_at = 0.0
+        return Credentials(mode="chatgpt", token=fresh.access_token, account_id=fresh.account_id,
+                           profile=snap.name)
+
+    def _after_permanent_failure(self, snap: Snapshot, rejected: Credentials | None,
+                                 err: ReloginRequiredError) -> Credentials:
+        assert snap.tokens is not None
+        # A writer that does not take our lock (the Codex CLI on a linked file) may have
+        # rotated the token while we asked: if the store now holds a different, usable login,
+        # take it instead of failing.
+        again = self._reload()
+        now = time.time()
+        if (again.tokens is not None and again.tokens.refresh_token != snap.tokens.refresh_token
+                and self._good_enough(again, rejected, now)):
+            return again.credentials
+        self._dead = _digest(snap.tokens.refresh_token)
+        if rejected is None and snap.tokens.state(now) is Freshness.STALE:
+            log.warning("The login of profile %r can no longer be refreshed (%s); %s",
+                        snap.name, err.code or "rejected", snap.relogin_hint())
+            return snap.credentials  # still works for a few minutes; the next call will raise
+        raise ReloginRequiredError(f"{err.message} (profile {snap.name!r})", code=err.code,
+                                   hint=snap.relogin_hint()) from None
 
 
 _sessions: dict[str | None, ProfileSession] = {}
@@ -59,9 +274,15 @@ _sessions_lock = threading.Lock()
 
 
 def session_for(name: str | None) -> ProfileSession:
-    """Return the process-wide session of profile ``name`` (one per profile, for single-flight)."""
+    """Return the process-wide session of profile ``name`` (``None``: the active profile)."""
     with _sessions_lock:
         session = _sessions.get(name)
         if session is None:
             session = _sessions[name] = ProfileSession(name)
         return session
+
+
+def reset_sessions() -> None:
+    """Forget every cached session (after logout or re-login, and between tests)."""
+    with _sessions_lock:
+        _sessions.clear()
