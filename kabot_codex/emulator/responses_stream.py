@@ -77,14 +77,16 @@ class Render:
         obj: dict[str, Any] = {
             "id": self.resp_id, "object": "response", "created_at": self.created_at, "status": status,
             "background": False, "error": None, "incomplete_details": None,
-            "instructions": body.get("instructions"), "max_output_tokens": None, "max_tool_calls": None,
+            "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": None,
             "model": self.model, "output": [], "parallel_tool_calls": bool(body.get("parallel_tool_calls", True)),
             "previous_response_id": None, "prompt_cache_key": body.get("prompt_cache_key"),
             "reasoning": {"effort": self.effort, "summary": reasoning.get("summary")},
             "safety_identifier": None, "service_tier": body.get("service_tier") or "auto",
-            "store": bool(body.get("store", False)), "temperature": 1.0,
+            "store": bool(body.get("store", not self.backend)), "temperature": body.get("temperature", 1.0),
             "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
-            "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [], "top_p": 1.0,
+            "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [],
+            "top_p": body.get("top_p", 1.0),
             "truncation": "disabled", "usage": None, "user": None, "metadata": {},
         }
         obj.update(extra)
