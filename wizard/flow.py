@@ -1,0 +1,254 @@
+"""``kabot setup`` as one resolution loop over the questions in ``wizard.questions``.
+
+Each question is answered by the first of: its CLI flag; in non-interactive mode the existing
+config, then the question's default (a required question without either is an error naming
+the flag); otherwise the prompter, with the existing value as the suggested answer. The
+non-interactive setup is therefore the same code path with the prompt never reached.
+
+Steps: show the current setup → login → load the catalog → primary (an ``unsupported`` pick
+needs a yes) → fallbacks and their order → optional probe → write the order (the only config
+write, at the very end: Ctrl-C before it leaves the config untouched; the login step itself
+saves credentials, as a login should) → print how to use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+
+from kabot_codex.catalog.live import AccountView, current_account, refresh_catalog
+from kabot_codex.config import KabotConfig, load_config
+from kabot_codex.errors import NotLoggedInError, WizardError
+from wizard import questions as Q
+from wizard.apply import apply_setup
+from wizard.choices import ModelRow, default_order, model_rows, status_of
+from wizard.prompter import Prompter
+from wizard.ui import show_current, show_probes, show_snippet
+
+__all__ = ["SetupOptions", "SetupResult", "run_setup"]
+
+LoginFn = Callable[..., Any]
+ProbeFn = Callable[..., list[Any]]
+
+
+@dataclass
+class SetupOptions:
+    """Answers given up front (CLI flags); ``None`` means "not given"."""
+
+    non_interactive: bool = False
+    profile: str = "default"
+    login: str | None = None
+    api_key: str | None = None
+    primary: str | None = None
+    fallbacks: Sequence[str] | None = None
+    allow_unsupported: bool | None = None
+    openai_api_key: str | None = None
+    probe: bool | None = None
+    login_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> run_login options
+
+    def flag_value(self, name: str) -> Any:
+        """The flag answer for question ``name`` (fallback_N questions have none)."""
+        return getattr(self, name, None) if name in _FLAG_FIELDS else None
+
+
+_FLAG_FIELDS = {"login", "api_key", "primary", "fallbacks", "allow_unsupported", "openai_api_key", "probe"}
+
+
+@dataclass
+class SetupResult:
+    """What setup decided and did."""
+
+    login: str
+    primary: str
+    fallbacks: list[str]
+    probes: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _default_login(method: str, **kwargs: Any) -> Any:
+    from kabot_codex.auth.login import run_login
+
+    return run_login(method, **kwargs)
+
+
+def _default_probe(models: Sequence[str], **kwargs: Any) -> list[Any]:
+    from kabot_codex.catalog.probe import probe_models
+
+    return probe_models(models, **kwargs)
+
+
+class _Resolver:
+    """The one resolution loop: flag → (non-interactive: existing → default) → prompt."""
+
+    def __init__(self, options: SetupOptions, existing: dict[str, Any], prompter: Prompter) -> None:
+        self.options = options
+        self.existing = existing
+        self.prompter = prompter
+
+    def resolve(self, question: Q.Question, *, use_flag: bool = True) -> Any:
+        flag = self.options.flag_value(question.name) if use_flag else None
+        if flag is not None:
+            return question.validate(flag)
+        existing = self.existing.get(question.name)
+        if self.options.non_interactive:
+            for candidate in (existing, question.default):
+                if candidate is not None:
+                    return question.validate(candidate)
+            if question.required:
+                return question.validate(self.prompter.ask(question))  # raises, naming the flag
+            return question.validate(None)
+        suggested = next((v for v in (existing, question.default, question.prompt_default) if v is not None), None)
+        if suggested is not question.default:
+            question = dataclasses.replace(question, default=suggested)
+        while True:
+            try:
+                return question.validate(self.prompter.ask(question))
+            except Q.InvalidAnswer:
+                if self.options.non_interactive:
+                    raise
+                continue  # typed answers are re-asked; questionary validates most up front
+
+
+def _existing_answers(config: KabotConfig) -> dict[str, Any]:
+    order = config.agents.defaults.model_order()
+    if order is None:
+        return {}
+    return {"primary": order.primary, "fallbacks": list(order.fallbacks)}
+
+
+def _logged_in(config: KabotConfig, profile: str) -> bool:
+    codex = config.providers.get("openai-codex")
+    return bool(codex and profile in codex.profiles)
+
+
+def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | None = None,
+              login: LoginFn = _default_login, probe: ProbeFn = _default_probe) -> SetupResult:
+    """Run the whole setup; see the module docstring for the order of steps.
+
+    Args:
+        options: answers given as flags (all of them with ``non_interactive=True``).
+        prompter: asks whatever the flags and config leave open.
+        console: where to print (default: stdout).
+        login: ``run_login``-compatible function (the seam tests replace).
+        probe: ``probe_models``-compatible function.
+
+    Raises:
+        SetupAborted: Ctrl-C; nothing was written.
+        InteractiveSessionRequired: a question needs an answer in non-interactive mode.
+        WizardError, AuthError: the login or an answer failed; the hint says what to do.
+    """
+    console = console or Console()
+    config = load_config()
+    account = current_account(profile=options.profile)
+    show_current(console, config, account, options.profile)
+    resolver = _Resolver(options, _existing_answers(config), prompter)
+    notes: list[str] = []
+
+    method = resolver.resolve(Q.login_question(logged_in=_logged_in(config, options.profile)))
+    login_key: str | None = None
+    if method == "keep":
+        if not _logged_in(config, options.profile):
+            raise NotLoggedInError(f"No login to keep for profile {options.profile!r}",
+                                   hint="choose --login browser, device, codex or api-key")
+    else:
+        kwargs = dict(options.login_options.get(method, {}))
+        if method == "api-key":
+            kwargs["api_key"] = login_key = resolver.resolve(Q.api_key_question())
+        login(method, profile=options.profile, console=console, **kwargs)
+        account = current_account(profile=options.profile)
+
+    rows, live = _load_catalog(console, account, options.profile)
+    suggested = default_order(rows, live=live)
+    if suggested.note:
+        console.print(f"[yellow]note:[/] {suggested.note}", highlight=False)
+        notes.append(suggested.note)
+
+    primary = _pick_primary(resolver, rows, suggested.primary, account)
+    fallback_rows = [r for r in rows if r.model != primary]
+    fallbacks = resolver.resolve(Q.fallbacks_question(_pairs(fallback_rows),
+                                                      [m for m in suggested.fallbacks if m != primary]))
+    fallbacks = [m for m in dict.fromkeys(_canonical(f) for f in fallbacks) if m != primary]
+    if options.fallbacks is None and not options.non_interactive:
+        fallbacks = _order_fallbacks(resolver, fallbacks)
+
+    openai_key = _openai_key(resolver, config, fallbacks, options, login_key)
+    results: list[Any] = []
+    if resolver.resolve(Q.probe_question(default=not options.non_interactive)):
+        results = probe([primary, *fallbacks], account_key=account.account_key, profile=options.profile)
+        show_probes(console, results)
+
+    order = apply_setup(primary, fallbacks, openai_api_key=openai_key)
+    console.print(f"[green]Saved.[/] primary [bold]{order.primary}[/], fallbacks: "
+                  f"{', '.join(order.fallbacks) or 'none'}", highlight=False)
+    show_snippet(console, order.primary, order.fallbacks)
+    return SetupResult(method, order.primary, list(order.fallbacks), results, notes)
+
+
+def _pairs(rows: Sequence[ModelRow]) -> list[tuple[str, str]]:
+    return [(r.model, r.title) for r in rows]
+
+
+def _load_catalog(console: Console, account: AccountView, profile: str) -> tuple[list[ModelRow], bool]:
+    listed: frozenset[str] | None = None
+    if account.auth_mode == "chatgpt":
+        result = refresh_catalog(profile=profile)
+        if result.ok:
+            listed = frozenset(result.models)
+            console.print(f"Loaded your account's model list ({len(listed)} models).", highlight=False)
+        else:
+            console.print(f"[yellow]note:[/] could not load your account's model list ({result.error}); "
+                          "using the bundled list", highlight=False)
+    return model_rows(account, listed), listed is not None
+
+
+def _pick_primary(resolver: _Resolver, rows: list[ModelRow], default: str, account: AccountView) -> str:
+    use_flag = True
+    while True:
+        primary = resolver.resolve(Q.primary_question(_pairs(rows), default), use_flag=use_flag)
+        primary = _canonical(primary)
+        status = status_of(primary, account)
+        if status != "unsupported":
+            return primary
+        row = next((r for r in rows if r.model == primary), None)
+        why = (row.spec.retired_note if row is not None and row.spec.retired and row.spec.retired_note
+               else "the backend rejected it or it does not work with this login")
+        if resolver.resolve(Q.confirm_unsupported_question(primary, why)):
+            return primary
+        if resolver.options.non_interactive:
+            raise WizardError(f"{primary} is unsupported for this account ({why})",
+                              hint="choose another --primary (see `kabot models`) or add --allow-unsupported")
+        # Declined: ask again, ignoring a flag value that was just rejected.
+        use_flag = False
+        resolver.options.allow_unsupported = None
+
+
+def _canonical(model: str) -> str:
+    from kabot_codex.catalog import canonical_model
+
+    return canonical_model(model)
+
+
+def _order_fallbacks(resolver: _Resolver, chosen: list[str]) -> list[str]:
+    remaining = list(chosen)
+    ordered: list[str] = []
+    while len(remaining) > 1:
+        pick = resolver.resolve(Q.fallback_order_question(len(ordered) + 1, remaining))
+        ordered.append(pick)
+        remaining.remove(pick)
+    return ordered + remaining
+
+
+def _openai_key(resolver: _Resolver, config: KabotConfig, fallbacks: list[str], options: SetupOptions,
+                login_key: str | None) -> str | None:
+    if not any(m.startswith("openai/") for m in fallbacks):
+        return None
+    section = config.providers.get("openai")
+    if options.openai_api_key is None and (os.environ.get("OPENAI_API_KEY") or (section and section.api_key)):
+        return None  # already available to the Router; nothing to ask
+    # An API-key login is an OpenAI key too: offer it for the openai/* fallbacks.
+    return resolver.resolve(Q.openai_key_question(login_key)) or None
