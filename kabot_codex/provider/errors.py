@@ -82,9 +82,7 @@ def _resets_at(error: dict[str, Any], headers: httpx.Headers, now: float) -> flo
 
 
 def _describe_reset(resets_at: float, now: float) -> str:
-    wait = max(0, int(resets_at - now))
-    hours, rest = divmod(wait, 3600)
-    minutes = math.ceil(rest / 60) if rest else 0
+    hours, minutes = divmod(math.ceil(max(0.0, resets_at - now) / 60), 60)
     when = time.strftime("%H:%M UTC", time.gmtime(resets_at))
     span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
     return f"resets in about {span} (at {when})"

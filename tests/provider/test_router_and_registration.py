@@ -1,0 +1,97 @@
+"""Registration with LiteLLM, and the Router falling back on a usage limit."""
+
+from __future__ import annotations
+
+import time
+
+import litellm
+import pytest
+
+import kabot_codex
+
+HELLO = [{"role": "user", "content": "Say hello"}]
+
+
+def test_import_registers_once_and_register_is_idempotent():
+    kabot_codex.register()
+    kabot_codex.register()
+    entries = [e for e in litellm.custom_provider_map if e["provider"] == "openai-codex"]
+    assert len(entries) == 1 and entries[0]["custom_handler"] is kabot_codex.handler
+    assert "openai-codex" in litellm.provider_list
+    assert litellm.get_llm_provider("openai-codex/gpt-5.5")[:2] == ("gpt-5.5", "openai-codex")
+
+
+def test_register_recovers_after_the_host_replaces_the_map():
+    saved = litellm.custom_provider_map
+    try:
+        litellm.custom_provider_map = []
+        kabot_codex.register()
+        assert litellm.custom_provider_map[0]["custom_handler"] is kabot_codex.handler
+    finally:
+        litellm.custom_provider_map = saved
+        kabot_codex.register()
+
+
+def test_model_metadata_is_registered_as_chat_with_zero_cost():
+    info = litellm.get_model_info("openai-codex/gpt-5.5")
+    assert info["mode"] == "chat" and info["input_cost_per_token"] == 0.0
+    assert info["max_input_tokens"] and litellm.supports_function_calling("openai-codex/gpt-5.5")
+    assert litellm.supports_reasoning("openai-codex/gpt-5.5")
+
+
+def test_router_can_be_built_right_after_import():
+    router = litellm.Router(model_list=[{"model_name": "codex", "litellm_params": {"model": "openai-codex/gpt-5.5"}}])
+    assert router.get_model_names() == ["codex"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_router_falls_back_on_usage_limit_calling_primary_once(emu, logged_in, stream):
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "primary", "litellm_params": {"model": "openai-codex/gpt-5.5"}},
+            {"model_name": "fallback", "litellm_params": {
+                "model": "openai/gpt-4o-mini", "api_key": "sk-test", "api_base": emu.openai_base}},
+        ],
+        fallbacks=[{"primary": ["fallback"]}],
+        num_retries=2,
+    )
+    # Warm both deployments so the timing measures the fallback, not first-call imports.
+    await router.acompletion(model="primary", messages=HELLO)
+    await router.acompletion(model="fallback", messages=HELLO)
+    before = emu.stats()["requests"].get("codex.responses", 0)
+    emu.fault("usage_limit", resets_in_seconds=3600)
+    started = time.monotonic()
+    if stream:
+        response = await router.acompletion(model="primary", messages=HELLO, stream=True)
+        text = "".join([c.choices[0].delta.content or "" async for c in response])
+    else:
+        response = await router.acompletion(model="primary", messages=HELLO)
+        text = response.choices[0].message.content
+    elapsed = time.monotonic() - started
+    assert "gpt-4o-mini" in text
+    assert emu.stats()["requests"].get("codex.responses", 0) == before + 1
+    assert elapsed < 1.0
+    # Following calls skip the primary without touching the network until the reset.
+    response = await router.acompletion(model="primary", messages=HELLO)
+    assert "gpt-4o-mini" in response.choices[0].message.content
+    assert emu.stats()["requests"].get("codex.responses", 0) == before + 1
+
+
+def test_sync_router_falls_back_on_usage_limit(emu, logged_in):
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "primary", "litellm_params": {"model": "openai-codex/gpt-5.5"}},
+            {"model_name": "fallback", "litellm_params": {
+                "model": "openai/gpt-4o-mini", "api_key": "sk-test", "api_base": emu.openai_base}},
+        ],
+        fallbacks=[{"primary": ["fallback"]}],
+    )
+    router.completion(model="primary", messages=HELLO)
+    router.completion(model="fallback", messages=HELLO)
+    before = emu.stats()["requests"].get("codex.responses", 0)
+    emu.fault("usage_limit")
+    started = time.monotonic()
+    stream = router.completion(model="primary", messages=HELLO, stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream)
+    assert "gpt-4o-mini" in text and time.monotonic() - started < 1.0
+    assert emu.stats()["requests"].get("codex.responses", 0) == before + 1
