@@ -11,9 +11,16 @@ import kabot_codex  # noqa: F401  (registers the provider)
 
 MODEL = "openai-codex/gpt-5.5"
 HELLO = [{"role": "user", "content": "Say hello"}]
-WEATHER_TOOL = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+WEATHER_TOOL = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
 
 
 def last_body(emu) -> dict:
@@ -54,8 +61,11 @@ async def test_acompletion(emu, logged_in):
 
 
 def test_sync_stream_yields_deltas_and_real_usage(emu, logged_in):
-    emu.reply(text="one two three four five six", chunks=6, usage={"input_tokens": 111, "output_tokens": 22,
-                                                                   "total_tokens": 133})
+    emu.reply(
+        text="one two three four five six",
+        chunks=6,
+        usage={"input_tokens": 111, "output_tokens": 22, "total_tokens": 133},
+    )
     stream = litellm.completion(model=MODEL, messages=HELLO, stream=True, stream_options={"include_usage": True})
     text, chunks, built = collect(stream)
     assert text == "one two three four five six"
@@ -66,8 +76,7 @@ def test_sync_stream_yields_deltas_and_real_usage(emu, logged_in):
 
 async def test_async_stream(emu, logged_in):
     emu.reply(text="alpha beta gamma", chunks=3, usage={"input_tokens": 50, "output_tokens": 3, "total_tokens": 53})
-    stream = await litellm.acompletion(model=MODEL, messages=HELLO, stream=True,
-                                       stream_options={"include_usage": True})
+    stream = await litellm.acompletion(model=MODEL, messages=HELLO, stream=True, stream_options={"include_usage": True})
     text, _, built = await acollect(stream)
     assert text == "alpha beta gamma"
     assert built.usage.prompt_tokens == 50
@@ -75,16 +84,22 @@ async def test_async_stream(emu, logged_in):
 
 def test_text_and_tool_call_come_back_in_one_choice(emu, logged_in):
     emu.reply(text="Let me check.", tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'}])
-    response = litellm.completion(model=MODEL, messages=[{"role": "user", "content": "Weather in Paris?"}],
-                                  tools=WEATHER_TOOL)
+    response = litellm.completion(
+        model=MODEL, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=WEATHER_TOOL
+    )
     assert len(response.choices) == 1
     message = response.choices[0].message
     assert message.content == "Let me check."
     assert message.tool_calls[0].function.name == "get_weather"
     assert json.loads(message.tool_calls[0].function.arguments) == {"city": "Paris"}
     assert response.choices[0].finish_reason == "tool_calls"
-    assert last_body(emu)["tools"][0] == {"type": "function", "name": "get_weather", "description": "Weather for a city",
-                                          "parameters": WEATHER_TOOL[0]["function"]["parameters"], "strict": False}
+    assert last_body(emu)["tools"][0] == {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": WEATHER_TOOL[0]["function"]["parameters"],
+        "strict": False,
+    }
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -101,14 +116,22 @@ def test_two_step_tool_round_trip(emu, logged_in, stream):
     second = litellm.completion(model=MODEL, messages=messages, tools=WEATHER_TOOL)
     assert "sunny, 21 C" in second.choices[0].message.content
     sent = last_body(emu)["input"]
-    assert {"type": "function_call", "call_id": call.id, "name": "get_weather",
-            "arguments": call.function.arguments} in sent
+    assert {
+        "type": "function_call",
+        "call_id": call.id,
+        "name": "get_weather",
+        "arguments": call.function.arguments,
+    } in sent
     assert {"type": "function_call_output", "call_id": call.id, "output": "sunny, 21 C"} in sent
 
 
 def test_parallel_tool_calls_stream_with_their_own_index(emu, logged_in):
-    emu.reply(tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                          {"name": "get_weather", "arguments": '{"city": "Rome"}'}])
+    emu.reply(
+        tool_calls=[
+            {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+        ]
+    )
     _, chunks, built = collect(litellm.completion(model=MODEL, messages=HELLO, tools=WEATHER_TOOL, stream=True))
     calls = built.choices[0].message.tool_calls
     assert [json.loads(c.function.arguments)["city"] for c in calls] == ["Paris", "Rome"]
@@ -117,8 +140,9 @@ def test_parallel_tool_calls_stream_with_their_own_index(emu, logged_in):
 
 
 def test_reasoning_effort_is_clamped_and_reasoning_content_returned(emu, logged_in):
-    response = litellm.completion(model=MODEL, messages=HELLO, reasoning_effort="minimal",
-                                  allowed_openai_params=["reasoning_effort"])
+    response = litellm.completion(
+        model=MODEL, messages=HELLO, reasoning_effort="minimal", allowed_openai_params=["reasoning_effort"]
+    )
     assert response.choices[0].message.reasoning_content
     assert response.usage.completion_tokens_details.reasoning_tokens > 0
     body = last_body(emu)
@@ -127,16 +151,22 @@ def test_reasoning_effort_is_clamped_and_reasoning_content_returned(emu, logged_
 
 
 def test_reasoning_streams_as_reasoning_content(emu, logged_in):
-    stream = litellm.completion(model=MODEL, messages=HELLO, stream=True,
-                                extra_body={"reasoning": {"effort": "high"}})
+    stream = litellm.completion(model=MODEL, messages=HELLO, stream=True, extra_body={"reasoning": {"effort": "high"}})
     _, chunks, built = collect(stream)
     assert any(getattr(c.choices[0].delta, "reasoning_content", None) for c in chunks if c.choices)
     assert built.choices[0].message.reasoning_content
 
 
 def test_params_the_backend_rejects_are_never_sent(emu, logged_in):
-    response = litellm.completion(model=MODEL, messages=HELLO, temperature=0.3, top_p=0.9, max_tokens=50,
-                                  max_completion_tokens=50, metadata={"trace": "1"})
+    response = litellm.completion(
+        model=MODEL,
+        messages=HELLO,
+        temperature=0.3,
+        top_p=0.9,
+        max_tokens=50,
+        max_completion_tokens=50,
+        metadata={"trace": "1"},
+    )
     assert response.choices[0].message.content
     body = last_body(emu)
     for name in ("temperature", "top_p", "max_tokens", "max_output_tokens", "max_completion_tokens", "metadata"):
