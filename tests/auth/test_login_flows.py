@@ -1,0 +1,154 @@
+"""Browser and device-code logins end to end: a test plays the browser / the approving user."""
+
+from __future__ import annotations
+
+import io
+import socket
+import stat
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+from pytest_mock import MockerFixture
+from rich.console import Console
+
+from kabot_codex.auth.login import run_login
+from kabot_codex.auth.session import session_for
+from kabot_codex.config import config_path, load_config
+from kabot_codex.emulator import EmulatorControl
+from kabot_codex.errors import LoginError, LoginTimeoutError, StateMismatchError
+
+pytestmark = pytest.mark.usefixtures("loopback_ports")
+
+
+def quiet_console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=400, force_terminal=False), out
+
+
+def fake_browser(mocker: MockerFixture, tamper: Callable[[str], str] | None = None) -> list[str]:
+    """Patch the browser opener with one that signs in: it follows the authorize redirect to
+    our loopback callback (optionally tampering with the redirect first)."""
+    opened: list[str] = []
+
+    def open_(url: str, *args: object, **kwargs: object) -> bool:
+        opened.append(url)
+        with httpx.Client(trust_env=False, timeout=10) as browser:
+            redirect = browser.get(url).headers["location"]
+            browser.get(tamper(redirect) if tamper else redirect)
+        return True
+
+    mocker.patch("webbrowser.open", side_effect=open_)
+    return opened
+
+
+def test_browser_login_end_to_end(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    opened = fake_browser(mocker)
+    console, out = quiet_console()
+    saved = run_login("browser", console=console, paste=False, timeout=30)
+    url = urlsplit(opened[0])
+    query = parse_qs(url.query)
+    assert url.path == "/oauth/authorize"
+    assert query["client_id"] == ["app_EMoamEEZ73f0CkXaXp7hrann"]
+    assert query["redirect_uri"] == ["http://localhost:1455/auth/callback"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["state"][0]) >= 32
+    assert "offline_access" in query["scope"][0].split()
+    assert query["codex_cli_simplified_flow"] == ["true"] and query["id_token_add_organizations"] == ["true"]
+    assert opened[0] in out.getvalue(), "the URL is always printed"
+    assert saved.method == "browser" and saved.email == "dev@kabot-emulator.test" and saved.plan == "plus"
+    codex = load_config().codex
+    assert codex.active_profile == "default" and codex.profiles["default"].refresh_token
+    assert stat.S_IMODE(config_path().stat().st_mode) == 0o600
+    assert stat.S_IMODE(config_path().parent.stat().st_mode) == 0o700
+    exchange = issuer.requests(path_contains="/oauth/token")[-1]
+    assert exchange["form"]["grant_type"] == "authorization_code"
+    assert len(exchange["form"]["code_verifier"]) == 86
+    assert session_for("default").get().token == codex.profiles["default"].access_token
+
+
+def test_busy_port_falls_back_to_1457(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    opened = fake_browser(mocker)
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # earlier tests leave TIME_WAITs
+        blocker.bind(("127.0.0.1", 1455))
+        blocker.listen()
+        run_login("browser", profile="second", console=quiet_console()[0], paste=False, timeout=30)
+    assert parse_qs(urlsplit(opened[0]).query)["redirect_uri"] == ["http://localhost:1457/auth/callback"]
+    assert load_config().codex.profiles["second"].access_token
+
+
+def _swap_state(redirect: str) -> str:
+    parts = urlsplit(redirect)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query["state"] = "forged"
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def test_state_mismatch_is_rejected(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    fake_browser(mocker, tamper=_swap_state)
+    with pytest.raises(StateMismatchError):
+        run_login("browser", console=quiet_console()[0], paste=False, timeout=30)
+    assert not config_path().exists()
+    assert "oauth.token.authorization_code" not in issuer.stats()["requests"]
+
+
+def test_refused_authorization_ends_with_its_reason(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    issuer.account(authorize_error="access_denied", authorize_error_description="missing_codex_entitlement")
+    fake_browser(mocker)
+    with pytest.raises(LoginError) as info:
+        run_login("browser", console=quiet_console()[0], paste=False, timeout=30)
+    assert info.value.code == "access_denied" and "not enabled" in str(info.value)
+    assert not config_path().exists()
+
+
+def test_browser_that_never_comes_back_times_out(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    mocker.patch("webbrowser.open", return_value=False)
+    start = time.monotonic()
+    with pytest.raises(LoginTimeoutError) as info:
+        run_login("browser", console=quiet_console()[0], paste=False, timeout=1)
+    assert time.monotonic() - start < 5 and "--paste" in str(info.value)
+    assert not config_path().exists()
+    # The port is released: the next login can bind 1455 again.
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as HTTPServer does
+        probe.bind(("127.0.0.1", 1455))
+
+
+def test_no_open_only_prints(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    opener = mocker.patch("webbrowser.open")
+    with pytest.raises(LoginTimeoutError):
+        run_login("browser", console=quiet_console()[0], open_browser=False, paste=False, timeout=0.5)
+    opener.assert_not_called()
+
+
+def test_device_login_with_pending_polls(issuer: EmulatorControl) -> None:
+    issuer.account(device_pending_polls=2, device_interval="1")
+    console, out = quiet_console()
+    start = time.monotonic()
+    saved = run_login("device", profile="headless", console=console, timeout=30)
+    assert time.monotonic() - start >= 1.9, "the server's interval is honoured"
+    stats = issuer.stats()["requests"]
+    assert stats["oauth.device.usercode"] == 1 and stats["oauth.device.token"] == 3
+    text = out.getvalue()
+    assert f"{issuer.auth_base}/codex/device" in text
+    user_code = issuer.requests(path_contains="deviceauth/token")[-1]["json"]["user_code"]
+    assert user_code in text
+    exchange = issuer.requests(path_contains="/oauth/token")[-1]
+    assert exchange["form"]["redirect_uri"] == f"{issuer.auth_base}/deviceauth/callback"
+    assert saved.method == "device" and load_config().codex.active_profile == "headless"
+
+
+def test_device_login_times_out_and_writes_nothing(issuer: EmulatorControl) -> None:
+    issuer.account(device_pending_polls=1000, device_interval="1")
+    with pytest.raises(LoginTimeoutError):
+        run_login("device", console=quiet_console()[0], timeout=1.5)
+    assert not config_path().exists()
+
+
+def test_device_login_not_enabled(issuer: EmulatorControl) -> None:
+    issuer.fault("bad_request", target="oauth", status=404)
+    with pytest.raises(LoginError):
+        run_login("device", console=quiet_console()[0], timeout=5)
+    assert not config_path().exists()
