@@ -179,7 +179,8 @@ def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | N
     openai_key = _openai_key(resolver, config, fallbacks, options, login_key)
     results: list[Any] = []
     if resolver.resolve(Q.probe_question(default=not options.non_interactive)):
-        results = probe([primary, *fallbacks], account_key=account.account_key, profile=options.profile)
+        results = probe([primary, *fallbacks], account_key=account.account_key, profile=options.profile,
+                        openai_api_key=openai_key)
         show_probes(console, results)
 
     order = apply_setup(primary, fallbacks, openai_api_key=openai_key)

@@ -48,7 +48,7 @@ def _classify(exc: Exception) -> tuple[str, str]:
 
 
 def probe_model(model: str, *, account_key: str | None = None, profile: str | None = None,
-                timeout: float = 60.0) -> ProbeResult:
+                openai_api_key: str | None = None, timeout: float = 60.0) -> ProbeResult:
     """Call ``model`` once with a one-word prompt and record ``working``/``unsupported``.
 
     Usage limits, auth failures and transient errors are reported but not recorded: they say
@@ -64,6 +64,8 @@ def probe_model(model: str, *, account_key: str | None = None, profile: str | No
     name = canonical_model(model)
     params: dict[str, Any] = dict(deployment(name, profile=profile)["litellm_params"])
     params.pop("allowed_openai_params", None)
+    if openai_api_key and name.startswith("openai/"):
+        params["api_key"] = openai_api_key  # the wizard probes before it saves the key
     started = time.monotonic()
     try:
         litellm.completion(messages=_PROMPT, timeout=timeout, num_retries=0, **params)

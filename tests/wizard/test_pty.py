@@ -1,0 +1,106 @@
+"""`kabot setup` in a real pseudo-terminal: the questionary UI driven with arrow keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from kabot_codex.emulator import EmulatorControl
+from tests.catalog.helpers import save_profile
+
+DOWN = "\x1b[B"
+ENTER = "\r"
+
+pytestmark = pytest.mark.slow
+
+
+def spawn(home: Path, emu: EmulatorControl) -> pexpect.spawn:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "KABOT", "_KABOT"))}
+    env.update({
+        "KABOT_HOME": str(home),
+        "OPENAI_CODEX_API_BASE": emu.codex_base,
+        "OPENAI_CODEX_AUTH_BASE": emu.auth_base,
+        "OPENAI_API_BASE": emu.openai_base,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "TERM": "xterm-256color",
+        # pexpect never answers prompt_toolkit's cursor-position query; without this every prompt
+        # waits ~1 s for the reply.
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    })
+    return pexpect.spawn(sys.executable, ["-m", "wizard.cli", "setup"], env=env, encoding="utf-8",
+                         dimensions=(50, 160), timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+
+
+def expect(child: pexpect.spawn, text: str) -> None:
+    child.expect_exact(text)
+
+
+def test_full_setup_with_arrow_keys(emu: EmulatorControl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "pty-home"
+    monkeypatch.setenv("KABOT_HOME", str(home))
+    monkeypatch.setenv("OPENAI_CODEX_API_BASE", emu.codex_base)
+    save_profile(emu.mint_tokens())  # an existing login, kept in the first question
+
+    child = spawn(home, emu)
+    try:
+        expect(child, "Current setup")
+        expect(child, "How do you want to log in?")
+        child.send(ENTER)  # the default: keep the current login
+        expect(child, "Loaded your account's model list")
+        expect(child, "Primary model:")
+        child.send(DOWN * 3 + ENTER)  # gpt-5.6-sol → terra → luna → gpt-5.5
+        expect(child, "Fallback models")
+        child.send(ENTER)  # keep the pre-checked defaults
+        expect(child, "Fallback #1")
+        child.send(DOWN + ENTER)  # try gpt-4o-mini before gpt-5.2-codex
+        expect(child, "OpenAI API key for the openai/* fallbacks")
+        child.send("sk-test-pty" + ENTER)
+        expect(child, "Send a tiny test request")
+        child.send("y")  # real calls through the provider to the emulator
+        expect(child, "Connectivity check")
+        expect(child, "Saved.")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    config = home / "config.json"
+    data = json.loads(config.read_text())
+    assert data["agents"]["defaults"]["model"] == {
+        "primary": "openai-codex/gpt-5.5", "fallbacks": ["openai/gpt-4o-mini", "openai/gpt-5.2-codex"]}
+    assert data["providers"]["openai"]["api_key"] == "sk-test-pty"
+    assert data["providers"]["openai-codex"]["profiles"]["default"]["method"] == "browser"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    statuses = json.loads((home / "state" / "model_status.json").read_text())
+    recorded = {model: r["status"] for per_account in statuses.values() for model, r in per_account.items()}
+    assert recorded == {"openai-codex/gpt-5.5": "working", "openai/gpt-4o-mini": "working",
+                        "openai/gpt-5.2-codex": "working"}
+    counts = emu.stats()["requests"]
+    assert counts["codex.responses"] == 1
+    # LiteLLM sends gpt-5.2-codex through OpenAI's Responses API, gpt-4o-mini through chat.
+    assert counts.get("openai.chat", 0) + counts.get("openai.responses", 0) == 2
+
+
+def test_ctrl_c_in_a_terminal_writes_nothing(emu: EmulatorControl, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "pty-home"
+    monkeypatch.setenv("KABOT_HOME", str(home))
+    save_profile(emu.mint_tokens())
+    before = (home / "config.json").read_bytes()
+    child = spawn(home, emu)
+    try:
+        expect(child, "How do you want to log in?")
+        child.send(ENTER)
+        expect(child, "Primary model:")
+        child.sendcontrol("c")
+        expect(child, "Aborted")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 130
+    assert (home / "config.json").read_bytes() == before
