@@ -74,6 +74,30 @@ def _not_sse(response: httpx.Response) -> bool:
     return "text/event-stream" not in kind
 
 
+def _request(client: httpx.Client | httpx.AsyncClient, call: PreparedCall,
+             credentials: Credentials) -> httpx.Request:
+    url = endpoint(credentials, call.api_base)
+    _check_blocked(credentials, call, url)
+    return client.build_request("POST", url, content=call.body, timeout=call.timeout,
+                                headers=build_headers(credentials, call.session_id, call.extra_headers))
+
+
+def _usable(response: httpx.Response, call: PreparedCall, credentials: Credentials) -> bool:
+    call.observe(credentials, response.headers)
+    return response.status_code < 300 and not _not_sse(response)
+
+
+def _should_recover(response: httpx.Response, body: bytes, call: PreparedCall, credentials: Credentials,
+                    attempt: int) -> bool:
+    """After a failed reply: True means "recover credentials and retry once"; else raise."""
+    if response.status_code == 401 and attempt == 0:
+        return True
+    if response.status_code < 300:
+        kind = response.headers.get("content-type") or "no content type"
+        raise_failure(UpstreamFailure("malformed", f"expected an SSE stream, got {kind}"), call)
+    _handle_status(response, body, call, credentials)
+
+
 def open_stream(call: PreparedCall) -> httpx.Response:
     """Send the request and return the open 200 SSE response (raises mapped errors)."""
     try:
@@ -82,16 +106,12 @@ def open_stream(call: PreparedCall) -> httpx.Response:
         raise _auth_error(err, call) from None
     client = sync_client()
     for attempt in (0, 1):
-        url = endpoint(credentials, call.api_base)
-        _check_blocked(credentials, call, url)
-        request = client.build_request("POST", url, content=call.body, timeout=call.timeout,
-                                       headers=build_headers(credentials, call.session_id, call.extra_headers))
+        request = _request(client, call, credentials)
         try:
             response = client.send(request, stream=True)
         except httpx.TransportError as exc:
             raise from_transport(exc, model=call.model, request=request).exception from None
-        call.observe(credentials, response.headers)
-        if response.status_code < 300 and not _not_sse(response):
+        if _usable(response, call, credentials):
             return response
         try:
             body = response.read()
@@ -99,16 +119,11 @@ def open_stream(call: PreparedCall) -> httpx.Response:
             body = b""
         finally:
             response.close()
-        if response.status_code == 401 and attempt == 0:
+        if _should_recover(response, body, call, credentials, attempt):
             try:
                 credentials = call.source.recover(credentials)  # re-read, else refresh once
             except KabotError as err:
                 raise _auth_error(err, call) from None
-            continue
-        if response.status_code < 300:
-            raise_failure(UpstreamFailure("malformed", "expected an SSE stream, got "
-                                          f"{response.headers.get('content-type') or 'no content type'}"), call)
-        _handle_status(response, body, call, credentials)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -120,16 +135,12 @@ async def aopen_stream(call: PreparedCall) -> httpx.Response:
         raise _auth_error(err, call) from None
     client = async_client()
     for attempt in (0, 1):
-        url = endpoint(credentials, call.api_base)
-        _check_blocked(credentials, call, url)
-        request = client.build_request("POST", url, content=call.body, timeout=call.timeout,
-                                       headers=build_headers(credentials, call.session_id, call.extra_headers))
+        request = _request(client, call, credentials)
         try:
             response = await client.send(request, stream=True)
         except httpx.TransportError as exc:
             raise from_transport(exc, model=call.model, request=request).exception from None
-        call.observe(credentials, response.headers)
-        if response.status_code < 300 and not _not_sse(response):
+        if _usable(response, call, credentials):
             return response
         try:
             body = await response.aread()
@@ -137,16 +148,9 @@ async def aopen_stream(call: PreparedCall) -> httpx.Response:
             body = b""
         finally:
             await response.aclose()
-        if response.status_code == 401 and attempt == 0:
+        if _should_recover(response, body, call, credentials, attempt):
             try:
                 credentials = await call.source.arecover(credentials)
             except KabotError as err:
                 raise _auth_error(err, call) from None
-            continue
-        if response.status_code < 300:
-            raise_failure(UpstreamFailure("malformed", "expected an SSE stream, got "
-                                          f"{response.headers.get('content-type') or 'no content type'}"), call)
-        _handle_status(response, body, call, credentials)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
