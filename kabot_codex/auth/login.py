@@ -14,7 +14,6 @@ from typing import Any
 
 from rich.console import Console
 
-from kabot_codex.auth import oauth
 from kabot_codex.auth.codex_file import default_codex_auth_path, read_codex_auth
 from kabot_codex.auth.redact import remember_secret
 from kabot_codex.auth.session import reset_sessions
@@ -133,7 +132,9 @@ def _save(name: str, profile: AuthProfile) -> AuthProfile:
     reset_sessions()
     # Codex revokes the tokens a new login supersedes; do the same for tokens only we held.
     if previous is not None and previous.method in _OWNED and previous.refresh_token != profile.refresh_token:
-        oauth.revoke(previous.refresh_token)
+        from kabot_codex.auth.oauth import revoke
+
+        revoke(previous.refresh_token)
     return profile
 
 
@@ -154,7 +155,9 @@ def logout(profile: str | None = None) -> str:
             codex.active_profile = "default" if "default" in codex.profiles else sorted(codex.profiles)[0]
     reset_sessions()
     if removed.method in _OWNED:
-        oauth.revoke(removed.refresh_token)
+        from kabot_codex.auth.oauth import revoke
+
+        revoke(removed.refresh_token)
     return name
 
 

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 from kabot_codex import _fs
-from kabot_codex.auth import oauth
 from kabot_codex.auth.credentials import Credentials
 from kabot_codex.auth.store import Snapshot, fingerprint, load_snapshot, save_tokens
 from kabot_codex.auth.tokens import Freshness
@@ -229,6 +228,8 @@ class ProfileSession:
             return snap.credentials
         assert snap.tokens is not None
         self._check_alive(snap)
+        from kabot_codex.auth import oauth  # httpx: only paid when a refresh happens (keeps the CLI fast)
+
         try:
             fresh = oauth.refresh(snap.tokens, now=now)
         except ReloginRequiredError as err:
