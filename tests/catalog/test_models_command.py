@@ -1,0 +1,69 @@
+"""`kabot models`: table, JSON, --refresh and --probe against the emulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from kabot_codex import state
+from kabot_codex.catalog.live import current_account
+from kabot_codex.cli import cli
+from kabot_codex.emulator import EmulatorControl
+from tests.catalog.helpers import login_to
+
+
+def run(*args: str) -> Any:
+    result = CliRunner().invoke(cli, ["models", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def rows(*args: str) -> dict[str, dict[str, Any]]:
+    return {row["model"]: row for row in json.loads(run("--json", *args).stdout)}
+
+
+def test_offline_lists_the_bundle_without_retired_models() -> None:
+    out = run().output
+    assert "openai-codex/gpt-5.6-sol" in out and "openai/gpt-4o-mini" in out
+    assert "openai-codex/gpt-5.3-codex " not in out
+    assert "not logged in" in out
+    every = rows("--all")
+    assert every["openai-codex/gpt-5.3-codex"]["status"] == "unsupported"
+    assert every["openai-codex/gpt-5.5"]["status"] == "catalog"
+
+
+def test_logged_in_uses_the_live_list(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu.account(models=["gpt-5.5", "gpt-5.4-mini"])
+    login_to(emu, monkeypatch)
+    listed = rows()
+    codex = [m for m in listed if m.startswith("openai-codex/")]
+    assert codex == ["openai-codex/gpt-5.5", "openai-codex/gpt-5.4-mini"]
+    assert listed["openai-codex/gpt-5.5"]["source"] == "live"
+    before = len(emu.requests(path_contains="/models"))
+    run("--refresh")
+    assert len(emu.requests(path_contains="/models")) == before + 1
+
+
+def test_probe_records_working_and_unsupported(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    state._blocked.clear()
+    # The bundle believes gpt-5.4-mini is current; this account's backend rejects it.
+    emu.account(models=["gpt-5.5", "gpt-5.4-mini"], retired=["gpt-5.4-mini"])
+    login_to(emu, monkeypatch)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-models")
+    monkeypatch.setenv("OPENAI_API_BASE", emu.openai_base)
+    result = rows("--probe", "--all")
+    assert result["openai-codex/gpt-5.5"]["status"] == "working"
+    assert result["openai-codex/gpt-5.4-mini"]["status"] == "unsupported"
+    assert result["openai-codex/gpt-5.4-mini"]["probe"]["outcome"] == "unsupported"
+    assert result["openai-codex/gpt-5.5"]["probe"]["outcome"] == "working"
+    assert result["openai/gpt-4o-mini"]["status"] == "working"
+    # Probing records what it learns; the next listing shows it without probing again.
+    again = rows()
+    assert again["openai-codex/gpt-5.5"]["status"] == "working"
+    key = current_account().account_key
+    statuses = json.loads((state.state_dir() / "model_status.json").read_text())
+    assert statuses[key]["openai-codex/gpt-5.5"]["status"] == "working"
+    assert statuses[key]["openai-codex/gpt-5.4-mini"]["status"] == "unsupported"
