@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
+    # Hundreds of mostly idle handler threads: a short GIL switch interval keeps the accept loop
+    # and freshly woken streams from queueing behind each other for 5 ms at a time.
+    sys.setswitchinterval(0.0005)
     server = EmulatorServer((args.host, args.port), App(verbose=args.verbose))
     stop = threading.Event()
 

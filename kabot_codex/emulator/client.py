@@ -32,7 +32,7 @@ class EmulatorControl:
         self.url = url.rstrip("/")
         # A long keep-alive so the control connection itself never shows up as a "new
         # connection" in stats between two calls of a test.
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False,
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False, verify=False,
                                   limits=httpx.Limits(keepalive_expiry=600))
 
     @property

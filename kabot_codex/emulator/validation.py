@@ -70,7 +70,7 @@ def _check_input(items: list[Any], model: str, account_id: str) -> str | None:
                     "Items are not persisted when `store` is set to false.")
         if kind == "message":
             if item.get("role") not in ROLES:
-                return f"Invalid value: '{item.get('role')}'. Supported values are: " + _quote_list(sorted(ROLES))
+                return f"Invalid value: '{item.get('role')}'. Supported values are: " + _quote_list(sorted(ROLES)) + "."
             if not isinstance(item.get("content"), (str, list)):
                 return f"Missing required parameter: 'input[{pos}].content'."
         elif kind == "function_call":
@@ -101,7 +101,7 @@ def _check_tools(tools: Any) -> str | None:
             return f"Invalid type for 'tools[{i}]': expected an object."
         kind = tool.get("type")
         if kind not in TOOL_TYPES:
-            return f"Invalid value: '{kind}'. Supported values are: " + _quote_list(sorted(TOOL_TYPES))
+            return f"Invalid value: '{kind}'. Supported values are: " + _quote_list(sorted(TOOL_TYPES)) + "."
         if kind == "function":
             if not isinstance(tool.get("name"), str) or not tool["name"]:
                 return f"Missing required parameter: 'tools[{i}].name'."
@@ -145,7 +145,7 @@ def check_backend_body(body: Any, allowed: list[str], account_id: str) -> str | 
             return "Invalid type for 'include': expected an array."
         for value in include:
             if value not in KNOWN_INCLUDES:
-                return f"Invalid value: '{value}'. Supported values are: " + _quote_list(sorted(KNOWN_INCLUDES))
+                return f"Invalid value: '{value}'. Supported values are: " + _quote_list(sorted(KNOWN_INCLUDES)) + "."
     if body.get("tools") is not None:
         problem = _check_tools(body["tools"])
         if problem:
