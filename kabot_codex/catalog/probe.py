@@ -14,7 +14,8 @@ __all__ = ["ProbeResult", "probe_model", "probe_models"]
 
 _PROMPT = [{"role": "user", "content": "Reply with the single word OK."}]
 # Phrases the backends use when a model is not available to this account or key.
-_UNSUPPORTED = ("not supported", "does not exist", "model_not_found", "unsupported model", "no such model")
+_UNSUPPORTED = ("not supported", "not available", "does not exist", "model_not_found", "unsupported model",
+                "no such model")
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ def _classify(exc: Exception) -> tuple[str, str]:
         return "limited", first_line
     if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
         return "auth", first_line
-    if isinstance(exc, (litellm.NotFoundError, litellm.BadRequestError)) and any(
-            phrase in text.lower() for phrase in _UNSUPPORTED):
+    if isinstance(exc, litellm.NotFoundError):
+        return "unsupported", first_line  # the model is unknown to this account's backend
+    if isinstance(exc, litellm.BadRequestError) and any(phrase in text.lower() for phrase in _UNSUPPORTED):
         return "unsupported", first_line
     return "error", first_line
 
