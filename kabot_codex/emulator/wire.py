@@ -111,9 +111,10 @@ class Exchange:
 
     def bearer(self) -> str | None:
         """Return the bearer token from ``Authorization``, if any."""
-        value = self.headers.get("authorization", "")
-        scheme, _, token = value.partition(" ")
-        return token.strip() or None if scheme.lower() == "bearer" else None
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
 
     def json(self) -> Any:
         """Return the parsed JSON body (``None`` when empty); raise ``BadBody`` if unparsable."""

@@ -166,3 +166,11 @@ class TestAuth:
                 "authorization": f"Bearer {tokens['access_token']}", "chatgpt-account-id": "acct-team"})
         assert r.status_code == 200
         assert r.headers["x-codex-plan-type"] == "team"
+
+
+def test_non_bearer_scheme_is_rejected(emu: EmulatorControl) -> None:
+    tokens = emu.mint_tokens()
+    with client() as http:
+        r = http.post(emu.codex_base + "/responses", json=body(), headers={
+            "Authorization": f"Basic {tokens['access_token']}", "ChatGPT-Account-Id": tokens["account_id"]})
+    assert r.status_code == 401
