@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kabot_codex.catalog import ModelSpec, all_specs, get_model_status
-from kabot_codex.catalog.live import AccountView
+from kabot_codex.catalog.account import AccountView
 
 __all__ = ["PLAN_FALLBACKS", "PLAN_PRIMARY", "DefaultOrder", "ModelRow", "default_order", "model_rows",
            "status_of"]

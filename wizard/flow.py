@@ -21,7 +21,8 @@ from typing import Any
 
 from rich.console import Console
 
-from kabot_codex.catalog.live import AccountView, current_account, refresh_catalog
+from kabot_codex.catalog.account import AccountView, current_account
+from kabot_codex.catalog.live import refresh_catalog
 from kabot_codex.config import KabotConfig, load_config
 from kabot_codex.errors import NotLoggedInError, WizardError
 from wizard import questions as Q

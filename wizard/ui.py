@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
-from kabot_codex.catalog.live import AccountView
+from kabot_codex.catalog.account import AccountView
 from kabot_codex.config import KabotConfig
 
 __all__ = ["show_current", "show_probes", "show_snippet"]

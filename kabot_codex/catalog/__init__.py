@@ -8,6 +8,7 @@ wizard and ``kabot models`` read statuses.
 
 from __future__ import annotations
 
+from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.catalog.metadata import litellm_model_metadata, model_info_for
 from kabot_codex.catalog.spec import EFFORT_ORDER, ModelSpec, canonical_model
 from kabot_codex.catalog.status import (
@@ -20,12 +21,14 @@ from kabot_codex.catalog.store import all_specs, bundled_specs, get_spec, reload
 
 __all__ = [
     "EFFORT_ORDER",
+    "AccountView",
     "ModelSpec",
     "Status",
     "all_specs",
     "bundled_specs",
     "canonical_model",
     "clamp_effort",
+    "current_account",
     "get_model_status",
     "get_spec",
     "litellm_model_metadata",

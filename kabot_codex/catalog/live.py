@@ -15,6 +15,7 @@ from typing import Any
 
 from kabot_codex import __version__, _fs
 from kabot_codex.catalog import store
+from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.errors import KabotError
 
 __all__ = [
@@ -51,26 +52,6 @@ class RefreshResult:
     def ok(self) -> bool:
         """Whether live data for the account is available now."""
         return self.outcome in ("fetched", "not_modified", "cached")
-
-
-@dataclass(frozen=True)
-class AccountView:
-    """Whose catalog we are looking at: the account key and auth mode (None: not logged in)."""
-
-    account_key: str | None
-    auth_mode: str | None
-    profile: str | None = None
-
-
-def current_account(*, profile: str | None = None, api_key: str | None = None) -> AccountView:
-    """Return the account the provider would use now (reads the store; never fetches the catalog)."""
-    from kabot_codex.auth.credentials import resolve_source
-
-    try:
-        creds = resolve_source(api_key=api_key, profile=profile).get()
-    except Exception:  # not logged in, unreadable store: statuses fall back to the catalog
-        return AccountView(None, None, profile)
-    return AccountView(creds.account_key, creds.mode, creds.profile or profile)
 
 
 def codex_api_base(api_base: str | None = None) -> str:

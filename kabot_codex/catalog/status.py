@@ -26,6 +26,7 @@ from kabot_codex.config import state_dir
 
 __all__ = [
     "ANY_ACCOUNT",
+    "CURRENT",
     "Status",
     "forget_statuses",
     "get_model_status",
@@ -39,6 +40,15 @@ Status = Literal["working", "catalog", "unsupported", "unknown"]
 
 #: Records made without an account (e.g. an explicit API key) are kept under this key.
 ANY_ACCOUNT = "*"
+
+
+class _Current:
+    def __repr__(self) -> str:
+        return "CURRENT"
+
+
+#: ``get_model_status``'s default: the account of the active login (see ``catalog.account``).
+CURRENT: Any = _Current()
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +135,22 @@ def forget_statuses() -> None:
         _records = None
 
 
-def get_model_status(model: str, account_key: str | None = None, *, auth_mode: str | None = None) -> Status:
+def get_model_status(model: str, account_key: str | None = CURRENT, *, auth_mode: str | None = None) -> Status:
     """Return ``working`` / ``catalog`` / ``unsupported`` / ``unknown`` for ``model``.
 
-    ``account_key`` is ``Credentials.account_key`` (None: records made without an account).
-    ``auth_mode`` ("chatgpt" | "api_key") decides whether retirement and API support apply;
-    None assumes a ChatGPT login, the common case.
+    ``account_key`` is ``Credentials.account_key``; by default the active login's account (and
+    its auth mode), None for records made without an account. ``auth_mode`` ("chatgpt" |
+    "api_key") decides whether retirement and API support apply; None assumes a ChatGPT login.
     """
     if not model:
         return "unknown"
     name = canonical_model(model)
+    if account_key is CURRENT:
+        from kabot_codex.catalog.account import current_account
+
+        account = current_account()
+        account_key = account.account_key if name.startswith(CODEX + "/") else None
+        auth_mode = auth_mode or (account.auth_mode if account_key else None)
     record = recorded_status(name, account_key)
     if record is not None and record.get("status") in ("working", "unsupported"):
         return record["status"]  # a real call beats anything the catalog believes

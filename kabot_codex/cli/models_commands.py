@@ -56,7 +56,8 @@ def models(refresh: bool, probe: bool, as_json: bool, show_all: bool, profile: s
     ? unknown      not in the catalog
     """
     from kabot_codex.catalog import all_specs, get_model_status
-    from kabot_codex.catalog.live import current_account, refresh_catalog
+    from kabot_codex.catalog.account import current_account
+    from kabot_codex.catalog.live import refresh_catalog
 
     err = Console(stderr=True)
     with handle_errors(err):

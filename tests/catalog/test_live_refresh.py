@@ -8,7 +8,8 @@ import pytest
 
 from kabot_codex import catalog
 from kabot_codex.catalog import store
-from kabot_codex.catalog.live import CLIENT_VERSION, current_account, refresh_catalog
+from kabot_codex.catalog.account import current_account
+from kabot_codex.catalog.live import CLIENT_VERSION, refresh_catalog
 from kabot_codex.emulator import EmulatorControl
 from tests.catalog.helpers import login_to
 
@@ -85,3 +86,17 @@ def test_live_statuses(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) ->
     assert catalog.get_model_status("openai-codex/gpt-5.3-codex", key) == "unsupported"
     catalog.note_success("openai-codex/gpt-5.5", key)
     assert catalog.get_model_status("openai-codex/gpt-5.5", key) == "working"
+
+
+def test_default_status_is_for_the_active_login(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    login_to(emu, monkeypatch)
+    refresh_catalog()
+    catalog.note_success("openai-codex/gpt-5.4", current_account().account_key)
+    # No account given: the active login's account (found without any network call).
+    assert catalog.get_model_status("gpt-5.4") == "working"
+    assert catalog.get_model_status("gpt-5.3-codex") == "unsupported"
+    monkeypatch.setenv("OPENAI_CODEX_API_KEY", "sk-test-env")
+    # An API key in the environment wins, as in the provider: another account, API-key mode.
+    assert catalog.get_model_status("gpt-5.4") == "catalog"
+    assert catalog.get_model_status("gpt-5.3-codex") == "catalog"
+    assert current_account().auth_mode == "api_key"

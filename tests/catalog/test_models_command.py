@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kabot_codex import state
-from kabot_codex.catalog.live import current_account
+from kabot_codex.catalog.account import current_account
 from kabot_codex.cli import cli
 from kabot_codex.emulator import EmulatorControl
 from tests.catalog.helpers import login_to

@@ -10,7 +10,7 @@ import pytest
 
 import kabot_codex
 from kabot_codex.catalog import get_model_status
-from kabot_codex.catalog.live import current_account
+from kabot_codex.catalog.account import current_account
 from kabot_codex.config import ModelOrder
 from kabot_codex.emulator import EmulatorControl
 from kabot_codex.errors import ConfigError
