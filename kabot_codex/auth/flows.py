@@ -42,7 +42,7 @@ def _print_url(console: Console, url: str) -> None:
 
 
 def browser_login(*, console: Console, open_browser: bool = True, paste: bool | None = None,
-                  timeout: float = 300.0, ports: tuple[int, ...] = PORTS) -> TokenSet:
+                  timeout: float = 300.0) -> TokenSet:
     """Log in through the browser and return the tokens.
 
     The URL is always printed. With ``paste`` (None: auto-detect SSH/headless) no callback
@@ -53,7 +53,7 @@ def browser_login(*, console: Console, open_browser: bool = True, paste: bool | 
     if paste is None:
         paste = is_headless()
     if paste:
-        redirect_uri = f"http://localhost:{ports[0]}{CALLBACK_PATH}"
+        redirect_uri = f"http://localhost:{PORTS[0]}{CALLBACK_PATH}"
         url = oauth.authorize_url(redirect_uri=redirect_uri, state=state, code_challenge=challenge)
         console.print("Open this address in a browser (on any machine) and sign in:")
         _print_url(console, url)
@@ -68,7 +68,7 @@ def browser_login(*, console: Console, open_browser: bool = True, paste: bool | 
                              hint="run `kabot login` in a terminal, or use `kabot login --device`") from None
         code = parse_pasted(text, state)
     else:
-        with CallbackServer(state, ports) as server:
+        with CallbackServer(state) as server:
             redirect_uri = server.redirect_uri
             url = oauth.authorize_url(redirect_uri=redirect_uri, state=state, code_challenge=challenge)
             console.print("Sign in to ChatGPT in your browser. If it does not open, visit:")

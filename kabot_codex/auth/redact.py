@@ -11,13 +11,15 @@ import logging
 import re
 import threading
 
-__all__ = ["RedactingFilter", "forget_secret", "redact", "remember_secret", "silence_oauth_loggers"]
+__all__ = ["RedactingFilter", "redact", "remember_secret", "silence_oauth_loggers"]
 
 _MASK = "[redacted]"
 
-# Known secret values seen in this process: caught even when they appear in unexpected shapes.
-_known: set[str] = set()
+# Recent secret values seen in this process: caught even in unexpected shapes. Bounded (a
+# long-running proxy refreshes every hour); older tokens are dead anyway.
+_known: dict[str, None] = {}
 _known_lock = threading.Lock()
+_MAX_KNOWN = 64
 _MIN_SECRET_LEN = 8  # shorter strings would mask ordinary words
 
 _PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -40,13 +42,12 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
 def remember_secret(*values: str | None) -> None:
     """Mask these exact values wherever they appear from now on."""
     with _known_lock:
-        _known.update(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
-
-
-def forget_secret(*values: str | None) -> None:
-    """Stop tracking values that are no longer valid (keeps the set small)."""
-    with _known_lock:
-        _known.difference_update(v for v in values if v)
+        for value in values:
+            if value and len(value) >= _MIN_SECRET_LEN:
+                _known.pop(value, None)
+                _known[value] = None
+        while len(_known) > _MAX_KNOWN:
+            del _known[next(iter(_known))]
 
 
 def _sub(match: re.Match[str]) -> str:

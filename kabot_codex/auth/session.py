@@ -44,9 +44,10 @@ trying again, so an issuer outage does not add a timeout to every call."""
 
 _Flight = concurrent.futures.Future  # of Credentials
 
-# One in-flight refresh per token store (keyed by its lock path), shared by every session
-# object pointing at it — ``session_for(None)`` and ``session_for("default")`` may be the same.
-_flights: dict[Path, _Flight] = {}
+# One in-flight refresh per (token store, profile), shared by every session object pointing
+# at it — ``session_for(None)`` and ``session_for("default")`` may be the same profile.
+_FlightKey = tuple[Path, str]
+_flights: dict[_FlightKey, _Flight] = {}
 _flights_lock = threading.Lock()
 
 
@@ -120,9 +121,10 @@ class ProfileSession:
 
     # --- single flight -----------------------------------------------------------------------
 
-    def _join(self) -> tuple[_Flight, Path | None]:
+    def _join(self) -> tuple[_Flight, _FlightKey | None]:
         """Return the in-flight refresh for this store, and its key if the caller must run it."""
-        key = self._current().lock_path
+        snap = self._current()
+        key = (snap.lock_path, snap.name)
         with _flights_lock:
             flight = _flights.get(key)
             if flight is not None and not flight.done():
@@ -133,7 +135,7 @@ class ProfileSession:
             flight.set_running_or_notify_cancel()
             return flight, key
 
-    def _fly(self, flight: _Flight, key: Path, rejected: Credentials | None) -> None:
+    def _fly(self, flight: _Flight, key: _FlightKey, rejected: Credentials | None) -> None:
         """Run the refresh and publish its outcome to everyone waiting on ``flight``."""
         try:
             result = self._refresh(rejected)
@@ -149,7 +151,7 @@ class ProfileSession:
             flight.set_result(result)
 
     @staticmethod
-    def _land(flight: _Flight, key: Path) -> None:
+    def _land(flight: _Flight, key: _FlightKey) -> None:
         with _flights_lock:
             if _flights.get(key) is flight:
                 del _flights[key]
@@ -162,7 +164,10 @@ class ProfileSession:
             flight, key = self._join()
             if key is not None:
                 self._fly(flight, key, rejected)
-            creds = flight.result(timeout=LOCK_TIMEOUT * 2)
+            try:
+                creds = flight.result(timeout=LOCK_TIMEOUT * 2)
+            except concurrent.futures.TimeoutError:
+                raise RefreshError("Timed out waiting for this process's token refresh") from None
             if rejected is None or creds.token != rejected.token:
                 return creds
         assert creds is not None
@@ -182,7 +187,7 @@ class ProfileSession:
         assert creds is not None
         return creds
 
-    def _fly_quietly(self, flight: _Flight, key: Path, rejected: Credentials | None) -> None:
+    def _fly_quietly(self, flight: _Flight, key: _FlightKey, rejected: Credentials | None) -> None:
         try:
             self._fly(flight, key, rejected)
         except BaseException:  # already published to the flight
