@@ -104,3 +104,41 @@ def test_ctrl_c_in_a_terminal_writes_nothing(emu: EmulatorControl, tmp_path: Pat
         child.close()
     assert child.exitstatus == 130
     assert (home / "config.json").read_bytes() == before
+
+
+def test_api_key_login_in_a_terminal(emu: EmulatorControl, tmp_path: Path) -> None:
+    home = tmp_path / "pty-home"
+    child = spawn(home, emu)
+    try:
+        expect(child, "not logged in")
+        expect(child, "How do you want to log in?")
+        child.send(DOWN * 3 + ENTER)  # browser → device → codex → api-key
+        expect(child, "OpenAI API key (sk-...)")
+        child.send("sk-test-pty-login" + ENTER)
+        expect(child, "Primary model:")
+        child.send(ENTER)
+        expect(child, "Fallback models")
+        child.send(" " + ENTER)  # also tick the first entry
+        expect(child, "Fallback #1")
+        child.send(ENTER)
+        expect(child, "Fallback #2")
+        child.send(ENTER)
+        expect(child, "OpenAI API key for the openai/* fallbacks")
+        child.send(ENTER)  # accept the suggested key: the login's own
+        expect(child, "Send a tiny test request")
+        child.send("n")
+        expect(child, "Saved.")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    data = json.loads((home / "config.json").read_text())
+    assert data["providers"]["openai-codex"]["profiles"]["default"] == {
+        **data["providers"]["openai-codex"]["profiles"]["default"], "method": "api-key",
+        "api_key": "sk-test-pty-login"}
+    assert data["providers"]["openai"]["api_key"] == "sk-test-pty-login"
+    order = data["agents"]["defaults"]["model"]
+    # API-key login: the live list is not available; gpt-5.3-codex is usable with a key, so the
+    # plan's primary stays the suggestion.
+    assert order["primary"] == "openai-codex/gpt-5.3-codex"
+    assert len(order["fallbacks"]) == 3 and "sk-test-pty-login" not in child.before

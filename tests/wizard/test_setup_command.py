@@ -72,3 +72,18 @@ def test_api_key_login_from_stdin(emu: EmulatorControl) -> None:
     # The same OpenAI key serves the openai/* fallbacks.
     assert data["providers"]["openai"]["api_key"] == "sk-test-from-stdin"
     assert "sk-test-from-stdin" not in result.output
+
+
+def test_device_login_then_live_catalog(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real device-code flow against the emulated issuer (it approves after two polls).
+    monkeypatch.setenv("OPENAI_CODEX_API_BASE", emu.codex_base)
+    monkeypatch.setenv("OPENAI_CODEX_AUTH_BASE", emu.auth_base)
+    result = invoke("--non-interactive", "--login", "device", "--fallback", "openai/gpt-4o-mini")
+    assert result.exit_code == 0, result.output
+    data = json.loads(config_path().read_text())
+    profile = data["providers"]["openai-codex"]["profiles"]["default"]
+    assert profile["method"] == "device" and profile["account_id"]
+    # Logged in by the wizard itself, so the account's live list picked the primary.
+    assert data["agents"]["defaults"]["model"] == {"primary": "openai-codex/gpt-5.6-sol",
+                                                   "fallbacks": ["openai/gpt-4o-mini"]}
+    assert "Loaded your account's model list" in result.output
