@@ -95,8 +95,8 @@ def _chat(app: App, ex: Exchange) -> None:
         ex.send_json(400, openai_error("Missing required parameter: 'messages'.", "invalid_request_error",
                                        "missing_required_parameter", "messages"), _headers())
         return
-    fault = app.state.take_fault("openai", model, "stream")
-    kind = fault.kind if fault else None
+    fault = app.state.take_fault("openai", model, "stream") or Fault.none()
+    kind = fault.kind
     prompt_chars = len(dumps(messages)) + len(dumps(body.get("tools") or []))
     if kind == "context_length":
         ex.send_json(400, openai_error(
@@ -140,8 +140,9 @@ def _chat(app: App, ex: Exchange) -> None:
 
 def _write_chat_stream(stream: Stream, base: dict[str, Any], plan: Plan, finish: str,
                        usage: dict[str, Any] | None, fault: Fault | None) -> None:
-    kind = fault.kind if fault else None
-    delay = float(fault.param("delay_ms", 200)) / 1000 if fault and kind == "slow" else 0.0
+    fault = fault or Fault.none()
+    kind = fault.kind
+    delay = float(fault.param("delay_ms", 200)) / 1000 if kind == "slow" else 0.0
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         out = {**base, "object": "chat.completion.chunk", "service_tier": "default",
@@ -199,7 +200,7 @@ def _responses(app: App, ex: Exchange) -> None:
                                        "invalid_request_error", "previous_response_not_found",
                                        "previous_response_id"), _headers())
         return
-    fault = app.state.take_fault("openai", model, "stream")
+    fault = app.state.take_fault("openai", model, "stream") or Fault.none()
     plan = responses_plan(body, app.state.take_reply("openai"))
     effort = effort_for(body)
     if plan.reasoning is not None and effort in (None, "none"):
@@ -212,7 +213,7 @@ def _responses(app: App, ex: Exchange) -> None:
     if body.get("stream"):
         write_events(ex.start_stream(_headers()), render, fault)
         return
-    kind = fault.kind if fault else None
+    kind = fault.kind
     if kind in ("drop_stream", "reset_stream", "malformed_sse"):
         ex.drop_connection()
         return

@@ -180,9 +180,11 @@ def chat_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
     model = str(body.get("model"))
     messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
     user_text = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
-    tools = [((t.get("function") or {}).get("name"), (t.get("function") or {}).get("parameters") or {})
-             for t in body.get("tools") or [] if isinstance(t, dict)]
-    tools = [t for t in tools if isinstance(t[0], str)]
+    tools: list[tuple[str, dict[str, Any]]] = []
+    for tool in body.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            tools.append((function["name"], function.get("parameters") or {}))
     plan = Plan()
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":

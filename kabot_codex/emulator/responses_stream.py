@@ -73,7 +73,7 @@ class Render:
     def response(self, status: str, **extra: Any) -> dict[str, Any]:
         """Return the ``response`` object for lifecycle events."""
         body = self.body
-        reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+        reasoning: dict[str, Any] = body["reasoning"] if isinstance(body.get("reasoning"), dict) else {}
         obj: dict[str, Any] = {
             "id": self.resp_id, "object": "response", "created_at": self.created_at, "status": status,
             "background": False, "error": None, "incomplete_details": None,
@@ -206,7 +206,8 @@ class Render:
 
 def write_events(stream: Stream, render: Render, fault: Fault | None) -> None:
     """Write the plan's events to ``stream``, applying a stream fault if one was drawn."""
-    kind = fault.kind if fault else None
+    fault = fault or Fault.none()
+    kind = fault.kind
     events: Iterator[Event]
     if kind == "context_length":
         events = render.failed_events("context_length_exceeded", fault.param("message", CONTEXT_MESSAGE))

@@ -68,6 +68,11 @@ class Fault:
     model: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def none(cls) -> Fault:
+        """Return a placeholder meaning "no fault" (saves None checks at every use)."""
+        return cls(kind="", count=0, target="any")
+
     def param(self, name: str, default: Any) -> Any:
         """Return a fault parameter, falling back to ``default`` when absent or null."""
         value = self.params.get(name)

@@ -105,7 +105,7 @@ class Exchange:
         """Return ``http://host:port`` as the client addressed us (used as the issuer)."""
         host = self.headers.get("host")
         if not host:
-            addr = self.handler.server.server_address
+            addr: Any = self.handler.server.server_address
             host = f"{addr[0]}:{addr[1]}"
         return f"http://{host}"
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
 
-from kabot_codex.emulator import Emulator, EmulatorControl, run_emulator_process
+import pytest
+
+from kabot_codex.emulator import Emulator, EmulatorControl, EmulatorStartError, run_emulator_process
 from tests.emulator.helpers import client
 
 
@@ -63,3 +66,12 @@ def test_keep_alive_reuses_one_connection(emu: EmulatorControl) -> None:
                 assert r.status_code == 200
                 r.read()
     assert emu.stats()["connections"] == before + 1
+
+
+def test_start_failure_reports_the_childs_stderr() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(EmulatorStartError, match="Address already in use"), run_emulator_process(port=port):
+            pass
