@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.panel import Panel
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from kabot_codex.catalog.account import AccountView
 from kabot_codex.config import KabotConfig
+
+if TYPE_CHECKING:
+    from kabot_codex.catalog.probe import ProbeResult
 
 __all__ = ["show_current", "show_probes", "show_snippet"]
 
@@ -40,7 +43,7 @@ def show_current(console: Console, config: KabotConfig, account: AccountView, pr
                   highlight=False)
 
 
-def show_probes(console: Console, results: Sequence[Any]) -> None:
+def show_probes(console: Console, results: Sequence[ProbeResult]) -> None:
     """Print one line per probed model."""
     table = Table(show_header=True, title="Connectivity check", title_justify="left")
     table.add_column("model")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -12,6 +12,11 @@ from rich.table import Table
 
 from kabot_codex.cli import cli
 from kabot_codex.cli.errors import handle_errors
+
+if TYPE_CHECKING:
+    from kabot_codex.catalog import AccountView, ModelSpec
+    from kabot_codex.catalog.live import RefreshResult
+    from kabot_codex.catalog.probe import ProbeResult
 
 __all__ = ["STATUS_MARKS", "models"]
 
@@ -24,13 +29,13 @@ STATUS_MARKS: dict[str, tuple[str, str]] = {
 }
 
 
-def _efforts(spec: Any) -> str:
+def _efforts(spec: ModelSpec) -> str:
     if not spec.efforts:
         return "-"
     return " ".join(f"[b]{e}[/]" if e == spec.default_effort else e for e in spec.efforts)
 
 
-def _note(spec: Any, status: str, auth_mode: str | None) -> str:
+def _note(spec: ModelSpec, status: str, auth_mode: str | None) -> str:
     if spec.retired and status == "unsupported" and auth_mode != "api_key":
         return spec.retired_note or "retired"
     if auth_mode == "api_key" and spec.provider == "openai-codex" and not spec.supported_in_api:
@@ -79,7 +84,7 @@ def models(refresh: bool, probe: bool, as_json: bool, show_all: bool, profile: s
             listed = set(result.models)
         shown = [s for s in specs if show_all or _visible(s, listed)]
 
-        probes: dict[str, Any] = {}
+        probes: dict[str, ProbeResult] = {}
         if probe:
             from kabot_codex.catalog.probe import probe_model
 
@@ -101,7 +106,7 @@ def models(refresh: bool, probe: bool, as_json: bool, show_all: bool, profile: s
         _print_table(rows, probes, account.auth_mode, _source_line(account, result))
 
 
-def _visible(spec: Any, listed: set[str] | None) -> bool:
+def _visible(spec: ModelSpec, listed: set[str] | None) -> bool:
     if spec.provider != "openai-codex":
         return True
     if listed is not None:
@@ -109,7 +114,7 @@ def _visible(spec: Any, listed: set[str] | None) -> bool:
     return not spec.retired
 
 
-def _json_row(spec: Any, status: str, probe: Any) -> dict[str, Any]:
+def _json_row(spec: ModelSpec, status: str, probe: ProbeResult | None) -> dict[str, Any]:
     row = {
         "model": spec.model,
         "display_name": spec.display_name,
@@ -127,7 +132,7 @@ def _json_row(spec: Any, status: str, probe: Any) -> dict[str, Any]:
     return row
 
 
-def _source_line(account: Any, result: Any) -> str:
+def _source_line(account: AccountView, result: RefreshResult | None) -> str:
     from kabot_codex.catalog.store import catalog
 
     if account.auth_mode is None:
@@ -139,7 +144,7 @@ def _source_line(account: Any, result: Any) -> str:
     return f"ChatGPT login — last known list ({catalog().snapshot} snapshot underneath)"
 
 
-def _print_table(rows: list[tuple[Any, str]], probes: dict[str, Any], auth_mode: str | None,
+def _print_table(rows: list[tuple[ModelSpec, str]], probes: dict[str, ProbeResult], auth_mode: str | None,
                  source: str) -> None:
     table = Table(title=f"Models · {source}", title_justify="left")
     table.add_column("", no_wrap=True)

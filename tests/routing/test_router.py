@@ -130,3 +130,14 @@ def test_router_kwargs_pass_through(setup_done: Any) -> None:
     assert router.num_retries == 1
     assert {"extra": ["openai/gpt-4o-mini"]} in router.fallbacks
     assert isinstance(router, litellm.Router)
+
+
+def test_router_show_prints_the_order(setup_done: Any) -> None:
+    from click.testing import CliRunner
+
+    from kabot_codex.cli import cli
+
+    result = CliRunner().invoke(cli, ["router", "show"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert f"kabot = {PRIMARY}" in result.output
+    assert "fallback 2: openai/gpt-4o-mini" in result.output
