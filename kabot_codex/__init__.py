@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 # Must happen before litellm is imported anywhere: otherwise its import makes a blocking
@@ -20,9 +21,18 @@ __all__ = ["__version__", "build_router", "handler", "register"]
 if TYPE_CHECKING:
     from kabot_codex.provider.handler import CodexLLM
 
+
+
+def _started_as_emulator() -> bool:
+    # `python -m kabot_codex.emulator` imports this package first; the emulator never calls
+    # LiteLLM, so it should not pay LiteLLM's ~3 s import to start.
+    argv = list(getattr(sys, "orig_argv", ()))
+    return "-m" in argv and argv[argv.index("-m") + 1:argv.index("-m") + 2] == ["kabot_codex.emulator"]
+
+
 # The `kabot` CLI sets this so `kabot --help` / `kabot status` do not pay LiteLLM's ~3 s import;
 # commands that call LiteLLM run `register()` themselves.
-_DEFER = os.environ.pop("_KABOT_CODEX_DEFER_REGISTER", "") == "1"
+_DEFER = os.environ.pop("_KABOT_CODEX_DEFER_REGISTER", "") == "1" or _started_as_emulator()
 
 
 def register() -> CodexLLM:
