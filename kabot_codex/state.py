@@ -19,6 +19,7 @@ __all__ = [
     "last_rate_limits",
     "note_usage_limit",
     "record_rate_limits",
+    "reset",
 ]
 
 _PERSIST_EVERY = 30.0  # seconds between snapshot writes per process
@@ -107,3 +108,12 @@ def load_persisted_usage_limits() -> None:
         for key, until in stored.items():
             if isinstance(until, (int, float)) and until > now:
                 _blocked[key] = float(until)
+
+
+def reset() -> None:
+    """Forget this process's in-memory snapshots and usage limits (files are left alone)."""
+    global _last_persist
+    with _lock:
+        _snapshots.clear()
+        _blocked.clear()
+        _last_persist = 0.0

@@ -8,15 +8,15 @@ keeps the last good list (and the bundled snapshot underneath it); it is reporte
 from __future__ import annotations
 
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kabot_codex import __version__, _fs
+from kabot_codex import _fs
 from kabot_codex.catalog import store
 from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.errors import KabotError
+from kabot_codex.identity import CLIENT_VERSION, DEFAULT_CODEX_BASE, originator, user_agent
 
 __all__ = [
     "CLIENT_VERSION",
@@ -28,10 +28,6 @@ __all__ = [
     "refresh_catalog",
 ]
 
-DEFAULT_CODEX_BASE = "https://chatgpt.com/backend-api/codex"
-# The backend omits models whose minimal_client_version is newer than this (protocol §12.1);
-# 0.146.0 is the newest version other clients have verified.
-CLIENT_VERSION = "0.146.0"
 DEFAULT_TTL = 3600.0  # the catalog changes in weeks, not minutes
 RETRY_AFTER_FAILURE = 60.0  # don't hammer a failing endpoint on every `kabot models`
 TIMEOUT = 10.0
@@ -63,12 +59,11 @@ def codex_api_base(api_base: str | None = None) -> str:
 
 
 def _headers(token: str, account_id: str | None, etag: str | None) -> dict[str, str]:
-    originator = os.environ.get("KABOT_CODEX_ORIGINATOR") or "codex_cli_rs"
+    origin = originator()
     headers = {
         "Authorization": f"Bearer {token}",
-        "originator": originator,
-        "User-Agent": (f"{originator}/{CLIENT_VERSION} ({platform.system()} {platform.release()}; "
-                       f"{platform.machine()}) kabot-codex/{__version__}"),
+        "originator": origin,
+        "User-Agent": user_agent(origin),
         "Accept": "application/json",
     }
     if account_id:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import threading
 import weakref
 from typing import Any
 
 import httpx
 
-from kabot_codex import __version__
 from kabot_codex.auth.credentials import Credentials
+from kabot_codex.identity import CLIENT_VERSION, DEFAULT_CODEX_BASE, DEFAULT_OPENAI_BASE, originator, user_agent
 
 __all__ = [
     "CLIENT_VERSION",
@@ -30,11 +29,6 @@ __all__ = [
     "sync_client",
     "timeout_for",
 ]
-
-DEFAULT_CODEX_BASE = "https://chatgpt.com/backend-api/codex"
-DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
-# The /models endpoint gates newer models behind client_version (codex-protocol.md §12.1).
-CLIENT_VERSION = "0.146.0"
 
 _LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=128, keepalive_expiry=90.0)
 
@@ -84,24 +78,15 @@ def endpoint(credentials: Credentials, api_base: str | None) -> str:
     return base if base.endswith("/responses") else base + "/responses"
 
 
-def _originator() -> str:
-    # Third-party clients each send their own originator; the backend's edge has been reported
-    # to treat unknown values with suspicion, so we default to the Codex CLI's, overridable.
-    return os.environ.get("KABOT_CODEX_ORIGINATOR") or "codex_cli_rs"
-
-
-_UA_SUFFIX = f"({platform.system()} {platform.release()}; {platform.machine()}) kabot-codex/{__version__}"
-
-
 def build_headers(credentials: Credentials, session_id: str, extra: dict[str, str] | None) -> dict[str, str]:
     """Return the request headers the backend expects (codex-protocol.md §6.1)."""
-    originator = _originator()
+    origin = originator()
     headers = {
         "Authorization": f"Bearer {credentials.token}",
         "Content-Type": "application/json",
         "Accept": "text/event-stream",
-        "originator": originator,
-        "User-Agent": f"{originator}/{CLIENT_VERSION} {_UA_SUFFIX}",
+        "originator": origin,
+        "User-Agent": user_agent(origin),
         "session_id": session_id,
     }
     if credentials.mode == "chatgpt" and credentials.account_id:

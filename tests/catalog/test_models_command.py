@@ -48,7 +48,7 @@ def test_logged_in_uses_the_live_list(emu: EmulatorControl, monkeypatch: pytest.
 
 
 def test_probe_records_working_and_unsupported(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
-    state._blocked.clear()
+    state.reset()
     # The bundle believes gpt-5.4-mini is current; this account's backend rejects it.
     emu.account(models=["gpt-5.5", "gpt-5.4-mini"], retired=["gpt-5.4-mini"])
     login_to(emu, monkeypatch)

@@ -14,11 +14,9 @@ from kabot_codex.config import AuthProfile, edit_config
 def _fresh_provider_state():
     # Usage-limit memory and rate-limit snapshots are process-wide by design; tests must not
     # leak them into each other.
-    state._blocked.clear()
-    state._snapshots.clear()
+    state.reset()
     yield
-    state._blocked.clear()
-    state._snapshots.clear()
+    state.reset()
 
 
 def save_profile(tokens: dict, name: str = "default", *, active: bool = True) -> None:

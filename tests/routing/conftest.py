@@ -21,11 +21,11 @@ FALLBACKS = ["openai/gpt-5.2-codex", "openai/gpt-4o-mini"]
 def _fresh_process_state() -> Iterator[None]:
     # Usage-limit memory, statuses and the catalog are process-wide by design; tests must not
     # inherit each other's.
-    state._blocked.clear()
+    state.reset()
     store.reload()
     status.forget_statuses()
     yield
-    state._blocked.clear()
+    state.reset()
     store.reload()
     status.forget_statuses()
 
