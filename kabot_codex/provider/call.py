@@ -45,9 +45,10 @@ class PreparedCall:
         from kabot_codex import state
 
         self.credentials = credentials
-        self.rate_limits = parse_rate_limits(headers)
+        raw = codex_headers(headers)
+        self.rate_limits = parse_rate_limits(raw)
         if self.rate_limits:
-            self.raw_headers = codex_headers(headers)
+            self.raw_headers = raw
             state.record_rate_limits(credentials.profile, credentials.account_key, self.rate_limits)
 
     def note_success(self) -> None:

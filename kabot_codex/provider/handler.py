@@ -25,7 +25,7 @@ from kabot_codex.provider.send import aopen_stream, open_stream, raise_failure
 __all__ = ["CodexLLM"]
 
 
-def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str | None, str]]:
+def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str | None, bytes]]:
     decoder = SSEDecoder()
     try:
         for chunk in response.iter_bytes():
@@ -37,7 +37,7 @@ def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str 
         response.close()
 
 
-async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterator[tuple[str | None, str]]:
+async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterator[tuple[str | None, bytes]]:
     decoder = SSEDecoder()
     try:
         async for chunk in response.aiter_bytes():
@@ -69,7 +69,7 @@ def _fill(model_response: ModelResponse, reduced: ReducedResponse, call: Prepare
     return model_response
 
 
-def _reduce(events: Iterator[tuple[str | None, str]], call: PreparedCall) -> ReducedResponse:
+def _reduce(events: Iterator[tuple[str | None, bytes]], call: PreparedCall) -> ReducedResponse:
     reducer = ResponseReducer()
     try:
         for event, data in events:

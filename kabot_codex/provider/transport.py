@@ -112,28 +112,30 @@ def _flag(value: str | None) -> bool | None:
     return value.strip().lower() in ("1", "true", "yes")
 
 
-def parse_rate_limits(headers: httpx.Headers) -> dict[str, Any]:
+def parse_rate_limits(headers: httpx.Headers | dict[str, str]) -> dict[str, Any]:
     """Return the x-codex-* usage snapshot as a dict (empty when the backend sent none)."""
-    if "x-codex-primary-used-percent" not in headers and "x-codex-plan-type" not in headers:
+    # One pass into a plain dict: httpx.Headers lookups are linear scans, and this runs per call.
+    raw = headers if isinstance(headers, dict) else codex_headers(headers)
+    if "x-codex-primary-used-percent" not in raw and "x-codex-plan-type" not in raw:
         return {}
     snapshot: dict[str, Any] = {}
     for window in ("primary", "secondary"):
         prefix = f"x-codex-{window}-"
         values = {
-            "used_percent": _number(headers.get(prefix + "used-percent")),
-            "window_minutes": _number(headers.get(prefix + "window-minutes")),
-            "reset_after_seconds": _number(headers.get(prefix + "reset-after-seconds")),
-            "reset_at": _number(headers.get(prefix + "reset-at")),
+            "used_percent": _number(raw.get(prefix + "used-percent")),
+            "window_minutes": _number(raw.get(prefix + "window-minutes")),
+            "reset_after_seconds": _number(raw.get(prefix + "reset-after-seconds")),
+            "reset_at": _number(raw.get(prefix + "reset-at")),
         }
         if any(v is not None for v in values.values()):
             snapshot[window] = values
     for key, header in (("plan_type", "x-codex-plan-type"), ("active_limit", "x-codex-active-limit")):
-        if headers.get(header):
-            snapshot[key] = headers[header]
+        if raw.get(header):
+            snapshot[key] = raw[header]
     credits = {
-        "has_credits": _flag(headers.get("x-codex-credits-has-credits")),
-        "unlimited": _flag(headers.get("x-codex-credits-unlimited")),
-        "balance": _number(headers.get("x-codex-credits-balance")),
+        "has_credits": _flag(raw.get("x-codex-credits-has-credits")),
+        "unlimited": _flag(raw.get("x-codex-credits-unlimited")),
+        "balance": _number(raw.get("x-codex-credits-balance")),
     }
     if any(v is not None for v in credits.values()):
         snapshot["credits"] = credits
@@ -142,5 +144,5 @@ def parse_rate_limits(headers: httpx.Headers) -> dict[str, Any]:
 
 def codex_headers(headers: httpx.Headers) -> dict[str, str]:
     """Return the raw x-codex-* / request-id headers, for callers who want them verbatim."""
-    return {k: v for k, v in headers.items() if k.startswith("x-codex-") or k in ("x-request-id",
-                                                                                     "x-models-etag")}
+    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in headers.raw
+            if key[:8].lower() == b"x-codex-" or key.lower() in (b"x-request-id", b"x-models-etag")}

@@ -91,7 +91,8 @@ def test_crlf_and_comments_are_decoded():
     decoder = SSEDecoder()
     out = decoder.feed(b": keep-alive\r\n\r\nevent: x\r\ndata: {\"type\":\"a\"}\r")
     out += decoder.feed(b"\n\r\n")
-    assert out == [("x", '{"type":"a"}')]
+    assert out == [("x", b'{"type":"a"}')]
+    assert SSEDecoder().feed(b"data: a\ndata: b\nid: 7\n\n") == [(None, b"a\nb")]
 
 
 @pytest.mark.parametrize("reason,finish", [("max_output_tokens", "length"), ("content_filter", "content_filter")])
@@ -118,7 +119,7 @@ def test_failed_error_and_malformed_events_raise():
         run([{"type": "error", "code": "server_error", "message": "boom"}])
     assert info.value.kind == "error"
     with pytest.raises(UpstreamFailure) as info:
-        ResponseReducer().feed_raw("response.output_text.delta", "{not json")
+        ResponseReducer().feed_raw("response.output_text.delta", b"{not json")
     assert info.value.kind == "malformed"
 
 
