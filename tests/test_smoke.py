@@ -1,0 +1,99 @@
+"""``python -m kabot_codex.smoke`` as a user runs it: a real subprocess, a real emulator.
+
+The autouse ``kabot_home`` fixture (tests/conftest.py) points ``KABOT_HOME`` at a temp dir and
+removes real credentials, so "no login" is the starting state of every test here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kabot_codex.config import AuthProfile, edit_config
+from kabot_codex.smoke.cli import OFFLINE_NOTICE
+
+TIMEOUT_S = 120
+
+
+def run_smoke(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="120", **(extra_env or {}))
+    return subprocess.run([sys.executable, "-m", "kabot_codex.smoke", *args], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+
+
+def test_offline_smoke_passes_and_says_it_ran_offline(kabot_home: Path) -> None:
+    proc = run_smoke("--offline")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert OFFLINE_NOTICE in proc.stdout
+    assert "All 3 checks passed." in proc.stdout
+    assert "get_weather(" in proc.stdout
+    assert "Rate-limit headroom" in proc.stdout and "plan: plus" in proc.stdout
+    # The throw-away profile lived in its own temp dir: the user's KABOT_HOME stays untouched.
+    assert not (kabot_home / "config.json").exists()
+
+
+def test_without_credentials_it_falls_back_to_offline_json(kabot_home: Path) -> None:
+    proc = run_smoke("--json", "--model", "gpt-5.5")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True
+    assert report["mode"] == "offline"
+    assert report["model"] == "openai-codex/gpt-5.5"
+    assert report["notice"] == OFFLINE_NOTICE
+    assert [c["status"] for c in report["checks"]] == ["pass", "pass", "pass"]
+    stream = report["checks"][1]
+    assert stream["ttft_s"] is not None and stream["tokens"]["completion_tokens"] > 0
+    assert report["rate_limits"]["plan_type"] == "plus"
+    assert "eyJ" not in proc.stdout  # no token (JWT) is ever printed
+
+
+def test_retired_model_fails_and_points_at_kabot_models(kabot_home: Path) -> None:
+    proc = run_smoke("--offline", "--model", "openai-codex/gpt-5.3-codex")
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "kabot models" in out
+    assert "FAILED" in out
+    assert "skipped: same cause as completion" in out  # no point repeating a model rejection
+
+
+def _save_login(tokens: dict) -> None:
+    with edit_config() as cfg:
+        cfg.codex.profiles["default"] = AuthProfile(
+            method="browser", access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+            id_token=tokens["id_token"], account_id=tokens["account_id"],
+            expires_at=time.time() + tokens["expires_in"])
+        cfg.codex.active_profile = "default"
+
+
+@pytest.fixture
+def logged_in_on_emulator(emu, kabot_home: Path) -> dict[str, str]:
+    """A saved login whose endpoints point at the test emulator: "live" mode, safely offline."""
+    _save_login(emu.mint_tokens(ttl=3600))
+    return {"OPENAI_CODEX_API_BASE": emu.codex_base, "OPENAI_CODEX_AUTH_BASE": emu.auth_base}
+
+
+def test_with_a_login_it_runs_live_against_the_configured_backend(emu, logged_in_on_emulator) -> None:
+    before = emu.stats()["requests"].get("codex.responses", 0)
+    proc = run_smoke("--json", extra_env=logged_in_on_emulator)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["mode"] == "live" and report["notice"] is None
+    assert report["credentials"].startswith("profile 'default'")
+    assert emu.stats()["requests"]["codex.responses"] - before == 3
+
+
+def test_rejected_login_fails_with_the_login_fix(emu, logged_in_on_emulator) -> None:
+    emu.expire_access_tokens()
+    emu.revoke_refresh_tokens()
+    proc = run_smoke(extra_env=logged_in_on_emulator)
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "kabot login" in out
+    assert "OFFLINE" not in out
+    assert "eyJ" not in proc.stdout + proc.stderr
