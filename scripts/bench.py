@@ -64,7 +64,7 @@ def cells(impls: dict[str, Any]) -> list[Any]:
 
     # Raw is measured alongside every shape (a raw client streams either way), so each ratio
     # compares cells that ran interleaved, seconds apart.
-    out = [Cell(key, mode, stream) for mode, stream in SHAPES for key in ("raw", "floor", "builtin", "ours")]
+    out = [Cell(key, mode, stream) for mode, stream in SHAPES for key in ("raw", "floor", "joint", "builtin", "ours")]
     return [c for c in out if c.impl in impls]
 
 

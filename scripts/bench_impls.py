@@ -33,6 +33,7 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 MODEL_SLUG = "gpt-5.5"
 FLOOR_PROVIDER = "bench-floor"
 FLOOR_WAIT_PROVIDER = "bench-floor-wait"
+JOINT_PROVIDER = "bench-floor-raw"
 _FLOOR_USAGE = {"prompt_tokens": 28, "completion_tokens": 34, "total_tokens": 62}
 
 SyncCall = Callable[[bool], str]
@@ -71,7 +72,7 @@ def _raw(codex_base: str, tokens: dict[str, Any]) -> Impl:
                "Accept": "text/event-stream"}
     # The same pool settings as our provider (kabot_codex.provider.transport), so the baseline
     # keeps its connections between rounds exactly as ours does.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=128, keepalive_expiry=90.0)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=32, keepalive_expiry=90.0)
     client = httpx.Client(timeout=30.0, trust_env=False, limits=limits)
     aclients: dict[int, httpx.AsyncClient] = {}  # one per event loop, like any real async client
 
@@ -98,7 +99,32 @@ def _raw(codex_base: str, tokens: dict[str, Any]) -> Impl:
                 _parse_line(line, pieces)
         return "".join(pieces)
 
-    return Impl("raw", "(a) raw httpx + SSE", sync_call, async_call)
+    def stream_pieces() -> Iterator[str]:
+        with client.stream("POST", url, json=_raw_body(), headers=headers) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                pieces: list[str] = []
+                _parse_line(line, pieces)
+                yield from pieces
+
+    async def astream_pieces() -> AsyncIterator[str]:
+        import asyncio
+
+        loop_id = id(asyncio.get_running_loop())
+        aclient = aclients.get(loop_id)
+        if aclient is None:
+            aclient = aclients[loop_id] = httpx.AsyncClient(timeout=30.0, trust_env=False, limits=limits)
+        async with aclient.stream("POST", url, json=_raw_body(), headers=headers) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                pieces: list[str] = []
+                _parse_line(line, pieces)
+                for piece in pieces:
+                    yield piece
+
+    impl = Impl("raw", "(a) raw httpx + SSE", sync_call, async_call)
+    impl.stream_pieces, impl.astream_pieces = stream_pieces, astream_pieces  # type: ignore[attr-defined]
+    return impl
 
 
 # -- (b) floor ---------------------------------------------------------------------------------
@@ -161,11 +187,60 @@ class WaitingFloorLLM(FloorLLM):
         return paced()
 
 
-def _register_floor() -> None:
-    names = (FLOOR_PROVIDER, FLOOR_WAIT_PROVIDER)
+class JointFloorLLM(FloorLLM):
+    """Floor and raw as ONE call: the raw request (same client, same parsing) runs inside the
+    LiteLLM handler and every text delta becomes a floor chunk. This is the least any provider
+    doing real I/O can cost, and it costs more than floor + raw measured apart: waiting on a
+    socket inside LiteLLM's call interleaves with its logging thread on two cores."""
+
+    def __init__(self, raw: Impl, raw_stream: Callable[[], Iterator[str]],
+                 araw_stream: Callable[[], AsyncIterator[str]]) -> None:
+        super().__init__()
+        self._raw, self._raw_stream, self._araw_stream = raw, raw_stream, araw_stream
+
+    def completion(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        self._raw.sync_call(False)
+        return super().completion(*args, **kwargs)
+
+    async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        await self._raw.async_call(False)
+        return FloorLLM.completion(self, *args, **kwargs)
+
+    def streaming(self, model: str, *args: Any, **kwargs: Any) -> Iterator[ModelResponseStream]:
+        return _chunks_from(model, self._raw_stream())
+
+    async def astreaming(self, model: str, *args: Any, **kwargs: Any) -> AsyncIterator[ModelResponseStream]:
+        async for piece in self._araw_stream():
+            yield _text_chunk(model, piece)
+        for chunk in _closing_chunks(model):
+            yield chunk
+
+
+def _text_chunk(model: str, piece: str) -> ModelResponseStream:
+    return ModelResponseStream(id="chatcmpl-floor", model=model, choices=[
+        StreamingChoices(index=0, delta=Delta(content=piece, role="assistant"), finish_reason=None)])
+
+
+def _closing_chunks(model: str) -> list[ModelResponseStream]:
+    usage_chunk = ModelResponseStream(id="chatcmpl-floor", model=model,
+                                      choices=[StreamingChoices(index=0, delta=Delta(), finish_reason=None)])
+    usage_chunk.usage = litellm.Usage(**_FLOOR_USAGE)  # type: ignore[attr-defined]
+    return [usage_chunk, ModelResponseStream(id="chatcmpl-floor", model=model,
+                                             choices=[StreamingChoices(index=0, delta=Delta(), finish_reason="stop")])]
+
+
+def _chunks_from(model: str, pieces: Iterator[str]) -> Iterator[ModelResponseStream]:
+    for piece in pieces:
+        yield _text_chunk(model, piece)
+    yield from _closing_chunks(model)
+
+
+def _register_floor(joint: JointFloorLLM) -> None:
+    names = (FLOOR_PROVIDER, FLOOR_WAIT_PROVIDER, JOINT_PROVIDER)
     litellm.custom_provider_map = [p for p in litellm.custom_provider_map if p.get("provider") not in names]
     litellm.custom_provider_map.append({"provider": FLOOR_PROVIDER, "custom_handler": FloorLLM()})
     litellm.custom_provider_map.append({"provider": FLOOR_WAIT_PROVIDER, "custom_handler": WaitingFloorLLM()})
+    litellm.custom_provider_map.append({"provider": JOINT_PROVIDER, "custom_handler": joint})
     litellm.utils.custom_llm_setup()
 
 
@@ -230,11 +305,17 @@ def build_impls(codex_base: str, auth_base: str, tokens: dict[str, Any], scratch
     import kabot_codex
 
     kabot_codex.register()
-    _register_floor()
+    raw = _raw(codex_base, tokens)
+    # The joint floor gets its own raw client so its pool does not share state with (a).
+    joint_raw = _raw(codex_base, tokens)
+    _register_floor(JointFloorLLM(joint_raw, joint_raw.stream_pieces,  # type: ignore[attr-defined]
+                                  joint_raw.astream_pieces))  # type: ignore[attr-defined]
     _setup_builtin(codex_base, tokens, scratch / "chatgpt")
     _setup_ours(codex_base, auth_base, tokens)
     impls = [
-        _raw(codex_base, tokens),
+        raw,
+        _litellm_impl("joint", "(b+a) floor + raw as one call (a CustomLLM doing the raw request)",
+                      f"{JOINT_PROVIDER}/{MODEL_SLUG}"),
         _litellm_impl("floor", "(b) LiteLLM floor (no-I/O CustomLLM)", f"{FLOOR_PROVIDER}/{MODEL_SLUG}",
                       uses_network=False),
         _litellm_impl("floor_wait", "floor that waits 2 ms (decomposition only)",

@@ -18,7 +18,7 @@ TARGET_VS_BASE = 1.15  # ours <= 1.15 x (floor + raw)
 TARGET_VS_BUILTIN = {False: 0.25, True: 0.7}  # the same target restated against the built-in
 #: The issue's orientation numbers for the built-in provider (wall, ms), used when it crashes.
 REFERENCE_BUILTIN_MS = {False: 11.0, True: 26.0}
-IMPLS = ("raw", "floor", "builtin", "ours")
+IMPLS = ("raw", "floor", "joint", "builtin", "ours")
 
 
 def _key(impl: str, mode: str, stream: bool) -> str:
@@ -41,6 +41,7 @@ class Row:
     vs_base: float
     vs_builtin: float | None
     spread: dict[str, float]
+    vs_joint: float | None = None
 
     @property
     def base_met(self) -> bool:
@@ -74,9 +75,12 @@ def analyse(results: dict[str, Any]) -> list[Row]:
             for impl, values in series.items():
                 med = _median(values)
                 spread[impl] = (max(values) - min(values)) / med if len(values) > 1 and med else 0.0
+            vs_joint = None
+            if "joint" in series and "joint" not in failed:
+                vs_joint = _median([series["ours"][r] / series["joint"][r] for r in range(rounds)])
             rows.append(Row(_shape(mode, stream), stream, metric,
                             {impl: _median(v) for impl, v in series.items()}, failed, _median(base),
-                            vs_builtin, spread))
+                            vs_builtin, spread, vs_joint))
     return rows
 
 
@@ -89,9 +93,9 @@ def _met(ok: bool | None) -> str:
 
 
 def _table(rows: list[Row], metric: str) -> list[str]:
-    out = ["| shape | (a) raw | (b) floor | (c) built-in | (d) ours | ours / (floor+raw) | met (≤ 1.15)? "
-           "| ours / built-in | met? |",
-           "|---|---:|---:|---:|---:|---:|:---:|---:|:---:|"]
+    out = ["| shape | (a) raw | (b) floor | (b+a) joint | (c) built-in | (d) ours | ours / (floor+raw) "
+           "| met (≤ 1.15)? | ours / joint | met (≤ 1.15)? | ours / built-in | met? |",
+           "|---|---:|---:|---:|---:|---:|---:|:---:|---:|:---:|---:|:---:|"]
     for row in (r for r in rows if r.metric == metric):
         m = row.medians
         builtin = _ms(m["builtin"]) if "builtin" not in row.failed else f"fails ({_ms(m['builtin'])} to crash)"
@@ -106,8 +110,12 @@ def _table(rows: list[Row], metric: str) -> list[str]:
         else:
             vs_builtin = f"{row.vs_builtin:.2f} (≤ {TARGET_VS_BUILTIN[row.stream]})"
             builtin_met = _met(row.builtin_met)
-        out.append(f"| {row.shape} | {_ms(m['raw'])} | {_ms(m['floor'])} | {builtin} | {_ms(m['ours'])} "
-                   f"| {row.vs_base:.2f} | {_met(row.base_met)} | {vs_builtin} | {builtin_met} |")
+        joint = _ms(m["joint"]) if "joint" in m else "—"
+        vs_joint = f"{row.vs_joint:.2f}" if row.vs_joint is not None else "—"
+        joint_met = _met(None if row.vs_joint is None else row.vs_joint <= TARGET_VS_BASE)
+        out.append(f"| {row.shape} | {_ms(m['raw'])} | {_ms(m['floor'])} | {joint} | {builtin} | {_ms(m['ours'])} "
+                   f"| {row.vs_base:.2f} | {_met(row.base_met)} | {vs_joint} | {joint_met} "
+                   f"| {vs_builtin} | {builtin_met} |")
     return out
 
 
@@ -238,6 +246,12 @@ def render(results: dict[str, Any]) -> str:
         f"{args.get('batch', 5)} calls, so outside load hits them alike. "
         "Targets: ours ≤ 1.15 × (floor + raw); against the built-in that is ≈ 0.25× non-stream and ≈ 0.7× "
         "stream.", "",
+        "**Two readings of \"floor + raw\".** The target's sum adds two costs measured apart. The *joint* "
+        "column measures them as one call: a CustomLLM that makes the raw request itself (same client, same "
+        "parsing) and turns each delta into a floor chunk — the least any provider doing real I/O can cost "
+        "inside LiteLLM. It is consistently above the sum, because waiting on a socket inside LiteLLM's call "
+        "interleaves with LiteLLM's logging thread on two cores; that part is not ours to remove, so "
+        "`ours / joint` is the ratio that isolates our own overhead. Both are reported.", "",
         "### Client CPU per call (ms)", "", *_table(rows, "cpu_ms"), "",
         "### Wall per call (ms)", "", *_table(rows, "wall_ms"), "",
         "### Targets", "", *_targets(rows), "",
