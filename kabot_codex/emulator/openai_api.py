@@ -14,7 +14,7 @@ from kabot_codex.emulator.app import App, Route
 from kabot_codex.emulator.faults import apply_http_fault, openai_error
 from kabot_codex.emulator.model_catalog import api_model_ids
 from kabot_codex.emulator.replies import Plan, chat_plan, responses_plan, split_text, usage_for
-from kabot_codex.emulator.responses_stream import GENERIC_MESSAGE, Render, write_events
+from kabot_codex.emulator.responses_stream import GENERIC_MESSAGE, Render, events_for, write_events
 from kabot_codex.emulator.state import Fault
 from kabot_codex.emulator.validation import effort_for
 from kabot_codex.emulator.wire import Exchange, Stream, dumps
@@ -81,15 +81,24 @@ def _truncate(plan: Plan, reason: str) -> str:
     return reason
 
 
-def _chat(app: App, ex: Exchange) -> None:
-    app.state.count("openai.chat")
+def _admit(app: App, ex: Exchange, counter: str) -> tuple[dict[str, Any], str] | None:
+    """Count, authorise, parse and apply any HTTP fault; ``None`` means a reply was sent."""
+    app.state.count(counter)
     if not _authorized(app, ex):
-        return
+        return None
     body = _object_body(ex)
     if body is None or (model := _known_model(ex, body)) is None:
-        return
+        return None
     if apply_http_fault(ex, app.state.take_fault("openai", model), "openai", _headers(), model):
+        return None
+    return body, model
+
+
+def _chat(app: App, ex: Exchange) -> None:
+    admitted = _admit(app, ex, "openai.chat")
+    if admitted is None:
         return
+    body, model = admitted
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         ex.send_json(400, openai_error("Missing required parameter: 'messages'.", "invalid_request_error",
@@ -183,14 +192,10 @@ def _write_chat_stream(stream: Stream, base: dict[str, Any], plan: Plan, finish:
 
 
 def _responses(app: App, ex: Exchange) -> None:
-    app.state.count("openai.responses")
-    if not _authorized(app, ex):
+    admitted = _admit(app, ex, "openai.responses")
+    if admitted is None:
         return
-    body = _object_body(ex)
-    if body is None or (model := _known_model(ex, body)) is None:
-        return
-    if apply_http_fault(ex, app.state.take_fault("openai", model), "openai", _headers(), model):
-        return
+    body, model = admitted
     if not isinstance(body.get("input"), (str, list)):
         ex.send_json(400, openai_error("Missing required parameter: 'input'.", "invalid_request_error",
                                        "missing_required_parameter", "input"), _headers())
@@ -223,15 +228,7 @@ def _responses(app: App, ex: Exchange) -> None:
         return
     if kind == "slow":
         time.sleep(float(fault.param("delay_ms", 200)) / 1000)
-    if kind == "context_length":
-        events = render.failed_events("context_length_exceeded", "Your input exceeds the context window of "
-                                      "this model. Please adjust your input and try again.")
-    elif kind == "response_failed":
-        events = render.failed_events(fault.param("code", "server_error"), fault.param("message", GENERIC_MESSAGE))
-    elif kind == "incomplete":
-        events = render.incomplete_events(fault.param("reason", "max_output_tokens"))
-    else:
-        events = render.events()
+    events = events_for(render, fault)
     final: dict[str, Any] = {}
     for _, payload in events:
         final = payload

@@ -159,20 +159,9 @@ def responses_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Pla
                       if i.get("role") == "user" and i.get("type", "message") == "message"), "")
     tools = [(t["name"], t.get("parameters") or {}) for t in body.get("tools") or []
              if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("name"), str)]
-    plan = Plan()
     last = items[-1] if items else {}
-    if last.get("type") == "function_call_output":
-        plan.text = f"The tool returned: {_text_of(last.get('output'))}"
-    else:
-        tool = _pick_tool(tools, body.get("tool_choice"), user_text)
-        if tool is not None:
-            plan.tool_calls = [ToolCall(tool[0], json.dumps(args_from_schema(tool[1])))]
-        else:
-            plan.text = _hello(model, user_text)
-    if scripted is not None:
-        return _from_script(scripted, plan)
-    plan.deltas = split_text(plan.text) if plan.text is not None else []
-    return plan
+    tool_output = _text_of(last.get("output")) if last.get("type") == "function_call_output" else None
+    return _plan(model, user_text, tools, tool_output, body.get("tool_choice"), scripted)
 
 
 def chat_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
@@ -185,12 +174,19 @@ def chat_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
         function = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             tools.append((function["name"], function.get("parameters") or {}))
-    plan = Plan()
     last = messages[-1] if messages else {}
-    if last.get("role") == "tool":
-        plan.text = f"The tool returned: {_text_of(last.get('content'))}"
+    tool_output = _text_of(last.get("content")) if last.get("role") == "tool" else None
+    return _plan(model, user_text, tools, tool_output, body.get("tool_choice"), scripted)
+
+
+def _plan(model: str, user_text: str, tools: list[tuple[str, dict[str, Any]]], tool_output: str | None,
+          tool_choice: Any, scripted: dict[str, Any] | None) -> Plan:
+    """The default answer (tool result echo, a tool call, or a hello), unless a reply is scripted."""
+    plan = Plan()
+    if tool_output is not None:
+        plan.text = f"The tool returned: {tool_output}"
     else:
-        tool = _pick_tool(tools, body.get("tool_choice"), user_text)
+        tool = _pick_tool(tools, tool_choice, user_text)
         if tool is not None:
             plan.tool_calls = [ToolCall(tool[0], json.dumps(args_from_schema(tool[1])))]
         else:

@@ -204,19 +204,22 @@ class Render:
             "incomplete", incomplete_details={"reason": reason}, usage=usage, output=output)}
 
 
+def events_for(render: Render, fault: Fault) -> Iterator[Event]:
+    """The event sequence a reply takes under ``fault`` (failed, incomplete, or the normal one)."""
+    if fault.kind == "context_length":
+        return render.failed_events("context_length_exceeded", fault.param("message", CONTEXT_MESSAGE))
+    if fault.kind == "response_failed":
+        return render.failed_events(fault.param("code", "server_error"), fault.param("message", GENERIC_MESSAGE))
+    if fault.kind == "incomplete":
+        return render.incomplete_events(fault.param("reason", "max_output_tokens"))
+    return render.events()
+
+
 def write_events(stream: Stream, render: Render, fault: Fault | None) -> None:
     """Write the plan's events to ``stream``, applying a stream fault if one was drawn."""
     fault = fault or Fault.none()
     kind = fault.kind
-    events: Iterator[Event]
-    if kind == "context_length":
-        events = render.failed_events("context_length_exceeded", fault.param("message", CONTEXT_MESSAGE))
-    elif kind == "response_failed":
-        events = render.failed_events(fault.param("code", "server_error"), fault.param("message", GENERIC_MESSAGE))
-    elif kind == "incomplete":
-        events = render.incomplete_events(fault.param("reason", "max_output_tokens"))
-    else:
-        events = render.events()
+    events = events_for(render, fault)
     delay = float(fault.param("delay_ms", 200)) / 1000 if kind == "slow" else 0.0
     deltas = 0
     for seq, (name, payload) in enumerate(events):
