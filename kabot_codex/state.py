@@ -1,11 +1,13 @@
 """Runtime state shared across calls and processes: rate-limit snapshots and usage limits.
 
 Kept apart from ``config.json`` (which holds settings and credentials) because it changes on
-every call; writes are throttled so the hot path stays cheap.
+every call. Recording is in memory; files are written by a background thread, because the
+callers sit on the request path — often inside an event loop — and a file lock may wait.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from kabot_codex.config import state_dir
 
 __all__ = [
     "blocked_until",
+    "flush",
     "last_rate_limits",
     "note_usage_limit",
     "record_rate_limits",
@@ -27,7 +30,10 @@ _PERSIST_EVERY = 30.0  # seconds between snapshot writes per process
 _lock = threading.Lock()
 _snapshots: dict[str, dict[str, Any]] = {}
 _last_persist = 0.0
+_unsaved: Path | None = None  # where snapshots changed since the last write should go
 _blocked: dict[str, float] = {}  # account_key -> epoch seconds when the usage limit resets
+_loaded_from: set[Path] = set()  # state dirs whose persisted usage limits were read
+_writers: list[threading.Thread] = []
 
 
 def _rate_limits_path() -> Path:
@@ -38,27 +44,11 @@ def _usage_limits_path() -> Path:
     return state_dir() / "usage_limits.json"
 
 
-def record_rate_limits(profile: str | None, account_key: str, snapshot: dict[str, Any]) -> None:
-    """Remember the latest x-codex-* snapshot; persisted at most every 30 s per process."""
-    global _last_persist
-    if not snapshot:
-        return
-    entry = {"profile": profile, "account": account_key, "seen_at": time.time(), **snapshot}
-    with _lock:
-        _snapshots[profile or account_key] = entry
-        now = time.monotonic()
-        if now - _last_persist < _PERSIST_EVERY and _last_persist:
-            return
-        _last_persist = now
-        pending = dict(_snapshots)
-    _merge_into(_rate_limits_path(), pending)
-
-
 def _merge_into(path: Path, entries: dict[str, Any]) -> None:
     try:
         with _fs.file_lock(path, timeout=2.0):
             try:
-                current = _fs.read_json(path, what="rate-limit state") or {}
+                current = _fs.read_json(path, what="kabot state") or {}
             except Exception:
                 current = {}  # state is a cache: a damaged file is replaced, never fatal
             if not isinstance(current, dict):
@@ -67,6 +57,32 @@ def _merge_into(path: Path, entries: dict[str, Any]) -> None:
             _fs.atomic_write_json(path, current)
     except (OSError, _fs.LockTimeout):
         pass  # never fail a model call because a cache could not be written
+
+
+def _write_later(path: Path, entries: dict[str, Any]) -> None:
+    writer = threading.Thread(target=_merge_into, args=(path, entries), name="kabot-codex-state", daemon=True)
+    with _lock:
+        _writers[:] = [w for w in _writers if w.is_alive()]
+        _writers.append(writer)
+    writer.start()
+
+
+def record_rate_limits(profile: str | None, account_key: str, snapshot: dict[str, Any]) -> None:
+    """Remember the latest x-codex-* snapshot; persisted at most every 30 s per process."""
+    global _last_persist, _unsaved
+    if not snapshot:
+        return
+    entry = {"profile": profile, "account": account_key, "seen_at": time.time(), **snapshot}
+    path = _rate_limits_path()  # the state dir now, not whatever it is at exit
+    with _lock:
+        _snapshots[profile or account_key] = entry
+        _unsaved = path
+        now = time.monotonic()
+        if _last_persist and now - _last_persist < _PERSIST_EVERY:
+            return
+        _last_persist, _unsaved = now, None
+        pending = dict(_snapshots)
+    _write_later(path, pending)
 
 
 def last_rate_limits() -> dict[str, dict[str, Any]]:
@@ -84,11 +100,28 @@ def note_usage_limit(account_key: str, resets_at: float) -> None:
     """Remember that ``account_key`` hit its usage limit until ``resets_at`` (epoch s)."""
     with _lock:
         _blocked[account_key] = resets_at
-    _merge_into(_usage_limits_path(), {account_key: resets_at})
+    _write_later(_usage_limits_path(), {account_key: resets_at})
+
+
+def _load_persisted(path: Path) -> None:
+    # Usage limits other processes hit: read once per state dir, on the first check.
+    _loaded_from.add(path)
+    try:
+        stored = _fs.read_json(path, what="usage-limit state") or {}
+    except Exception:
+        return
+    now = time.time()
+    with _lock:
+        for key, until in stored.items():
+            if isinstance(until, (int, float)) and until > now:
+                _blocked.setdefault(key, float(until))
 
 
 def blocked_until(account_key: str, *, now: float | None = None) -> float | None:
     """Return the reset time if ``account_key`` is known to be over its usage limit."""
+    path = _usage_limits_path()
+    if path not in _loaded_from:
+        _load_persisted(path)
     now = time.time() if now is None else now
     with _lock:
         until = _blocked.get(account_key)
@@ -97,23 +130,33 @@ def blocked_until(account_key: str, *, now: float | None = None) -> float | None
     return None
 
 
-def load_persisted_usage_limits() -> None:
-    """Pick up usage limits other processes hit (called once when the handler starts)."""
-    try:
-        stored = _fs.read_json(_usage_limits_path(), what="usage-limit state") or {}
-    except Exception:
-        return
-    now = time.time()
+def flush(timeout: float = 5.0) -> None:
+    """Write what is still only in memory and wait for pending writes (at exit; tests)."""
+    global _unsaved
     with _lock:
-        for key, until in stored.items():
-            if isinstance(until, (int, float)) and until > now:
-                _blocked[key] = float(until)
+        target, pending = _unsaved, dict(_snapshots)
+        _unsaved = None
+    if target is not None:
+        _write_later(target, pending)
+    _join_writers(timeout)
+
+
+def _join_writers(timeout: float) -> None:
+    with _lock:
+        writers = list(_writers)
+    for writer in writers:
+        writer.join(timeout)
+
+
+atexit.register(flush)
 
 
 def reset() -> None:
     """Forget this process's in-memory snapshots and usage limits (files are left alone)."""
-    global _last_persist
+    global _last_persist, _unsaved
+    _join_writers(5.0)  # writes already started finish into the dir they were started for
     with _lock:
         _snapshots.clear()
         _blocked.clear()
-        _last_persist = 0.0
+        _loaded_from.clear()
+        _last_persist, _unsaved = 0.0, None

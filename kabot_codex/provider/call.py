@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import litellm
 
-from kabot_codex import catalog
+from kabot_codex import catalog, state
 from kabot_codex.auth.credentials import Credentials, CredentialSource, resolve_source
+from kabot_codex.identity import DEFAULT_CODEX_BASE
 from kabot_codex.provider.request import RequestError, build_request
-from kabot_codex.provider.transport import codex_headers, parse_rate_limits, timeout_for
+from kabot_codex.provider.transport import codex_headers, endpoint, parse_rate_limits, timeout_for
 
 __all__ = ["PROVIDER", "PreparedCall", "prepare"]
 
@@ -42,14 +43,18 @@ class PreparedCall:
 
     def observe(self, credentials: Credentials, headers: httpx.Headers) -> None:
         """Record which credentials were used and the x-codex-* snapshot that came back."""
-        from kabot_codex import state
-
         self.credentials = credentials
         raw = codex_headers(headers)
         self.rate_limits = parse_rate_limits(raw)
         if self.rate_limits:
             self.raw_headers = raw
             state.record_rate_limits(credentials.profile, credentials.account_key, self.rate_limits)
+
+    def request_stub(self) -> httpx.Request:
+        """A request to hang on exceptions raised without a real one (auth and stream failures)."""
+        if self.credentials is not None:
+            return httpx.Request("POST", endpoint(self.credentials, self.api_base))
+        return httpx.Request("POST", (self.api_base or DEFAULT_CODEX_BASE).rstrip("/") + "/responses")
 
     def note_success(self) -> None:
         """Tell the catalog this model really works for this account."""

@@ -20,11 +20,8 @@ from kabot_codex.provider.transport import async_client, build_headers, endpoint
 
 __all__ = ["aopen_stream", "open_stream", "raise_failure"]
 
-_persisted_limits_loaded = False
-
-
 def _auth_error(err: KabotError, call: PreparedCall) -> Exception:
-    request = httpx.Request("POST", call.api_base or "https://chatgpt.com/backend-api/codex/responses")
+    request = call.request_stub()
     if isinstance(err, RefreshError) and not isinstance(err, ReloginRequiredError):
         # The token endpoint had a passing problem: retryable, not a reason to log in again.
         return litellm.ServiceUnavailableError(
@@ -45,18 +42,13 @@ def _remember(mapped: MappedError, call: PreparedCall, credentials: Credentials)
 
 def raise_failure(failure: UpstreamFailure, call: PreparedCall) -> NoReturn:
     """Raise the LiteLLM exception for a failure reported inside the stream."""
-    request = httpx.Request("POST", call.api_base or "https://chatgpt.com/backend-api/codex/responses")
-    mapped = from_failure(failure, model=call.model, request=request)
+    mapped = from_failure(failure, model=call.model, request=call.request_stub())
     if call.credentials is None:
         raise mapped.exception
     _remember(mapped, call, call.credentials)
 
 
 def _check_blocked(credentials: Credentials, call: PreparedCall, url: str) -> None:
-    global _persisted_limits_loaded
-    if not _persisted_limits_loaded:
-        _persisted_limits_loaded = True
-        state.load_persisted_usage_limits()
     until = state.blocked_until(credentials.account_key)
     if until is not None:
         raise usage_limit_error(call.model, until, httpx.Request("POST", url), remembered=True)

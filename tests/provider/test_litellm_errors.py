@@ -12,7 +12,7 @@ import pytest
 from litellm.exceptions import MidStreamFallbackError
 
 import kabot_codex  # noqa: F401
-from kabot_codex import catalog
+from kabot_codex import catalog, state
 
 MODEL = "openai-codex/gpt-5.5"
 HELLO = [{"role": "user", "content": "Say hello"}]
@@ -35,6 +35,19 @@ def test_usage_limit_is_not_retried_and_later_calls_fail_fast(emu, logged_in):
         litellm.completion(model=MODEL, messages=HELLO)
     assert "no request was sent" in str(again.value)
     assert responses_sent(emu) == sent  # failed fast, no HTTP
+
+
+def test_usage_limit_is_shared_with_other_processes_through_the_state_dir(emu, logged_in):
+    emu.fault("usage_limit", resets_in_seconds=600)
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(model=MODEL, messages=HELLO)
+    state.flush()  # the limit is written in the background, off the request path
+    state.reset()  # what a fresh process (another Proxy worker) knows: only the file
+    sent = responses_sent(emu)
+    with pytest.raises(litellm.RateLimitError) as info:
+        litellm.completion(model=MODEL, messages=HELLO)
+    assert "no request was sent" in str(info.value)
+    assert responses_sent(emu) == sent
 
 
 def test_usage_limit_sync_stream_raises_before_returning(emu, logged_in):
