@@ -112,7 +112,7 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
             supports_parallel_tool_calls=spec.supports_parallel_tool_calls if spec else True,
             session_hint=_session_hint(litellm_params),
         )
-    except (RequestError, KeyError, TypeError) as exc:
+    except RequestError as exc:
         raise litellm.BadRequestError(
             message=f"Cannot send these messages to the Codex backend: {exc}", model=model,
             llm_provider=PROVIDER) from None

@@ -211,12 +211,13 @@ class ResponseReducer:
         handler = _HANDLERS.get(kind)
         return handler(self, payload) if handler is not None else []
 
-    def _text(self, payload: dict[str, Any]) -> list[Delta]:
+    def _delta(self, payload: dict[str, Any], kind: str) -> list[Delta]:
+        """A text or reasoning delta: kept on its item (for incomplete replies) and streamed."""
         item = self._item(payload)
         delta = payload.get("delta") or ""
         if item is not None:
             item.parts.append(delta)
-        return [Delta("text", delta)] if delta else []
+        return [Delta(kind, delta)] if delta else []
 
     def _arguments(self, payload: dict[str, Any]) -> list[Delta]:
         item = self._item(payload)
@@ -225,13 +226,6 @@ class ResponseReducer:
             return []
         item.parts.append(delta)
         return [Delta("tool", delta, index=item.tool_index)]
-
-    def _reasoning(self, payload: dict[str, Any]) -> list[Delta]:
-        item = self._item(payload)
-        delta = payload.get("delta") or ""
-        if item is not None:
-            item.parts.append(delta)
-        return [Delta("reasoning", delta)] if delta else []
 
     def _summary_part(self, payload: dict[str, Any]) -> list[Delta]:
         item = self._item(payload)
@@ -366,11 +360,11 @@ _IGNORED = frozenset({
 })
 
 _HANDLERS: dict[str, Callable[[ResponseReducer, dict[str, Any]], list[Delta]]] = {
-    "response.output_text.delta": ResponseReducer._text,
-    "response.refusal.delta": ResponseReducer._text,
+    "response.output_text.delta": lambda reducer, payload: reducer._delta(payload, "text"),
+    "response.refusal.delta": lambda reducer, payload: reducer._delta(payload, "text"),
     "response.function_call_arguments.delta": ResponseReducer._arguments,
-    "response.reasoning_summary_text.delta": ResponseReducer._reasoning,
-    "response.reasoning_text.delta": ResponseReducer._reasoning,
+    "response.reasoning_summary_text.delta": lambda reducer, payload: reducer._delta(payload, "reasoning"),
+    "response.reasoning_text.delta": lambda reducer, payload: reducer._delta(payload, "reasoning"),
     "response.reasoning_summary_part.added": ResponseReducer._summary_part,
     "response.output_item.added": ResponseReducer._added,
     "response.output_item.done": ResponseReducer._done,

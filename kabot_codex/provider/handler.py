@@ -25,6 +25,7 @@ from kabot_codex.provider.send import aopen_stream, open_stream, raise_failure
 __all__ = ["CodexLLM"]
 
 
+# The shell that opened a response closes it (in its own ``finally``); these only read it.
 def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str | None, bytes]]:
     decoder = SSEDecoder()
     try:
@@ -33,8 +34,6 @@ def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str 
     except httpx.TransportError as exc:
         raise_failure(UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})"),
                       call)
-    finally:
-        response.close()
 
 
 async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterator[tuple[str | None, bytes]]:
@@ -46,8 +45,6 @@ async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterato
     except httpx.TransportError as exc:
         raise_failure(UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})"),
                       call)
-    finally:
-        await response.aclose()
 
 
 def _fill(model_response: ModelResponse, reduced: ReducedResponse, call: PreparedCall) -> ModelResponse:
@@ -83,11 +80,10 @@ class _ChunkMaker:
     """Turns reducer deltas into ``ModelResponseStream`` chunks (the only type that carries
     ``reasoning_content``, several tool calls and their ids through LiteLLM's stream wrapper)."""
 
-    def __init__(self, call: PreparedCall, response: httpx.Response) -> None:
+    def __init__(self, call: PreparedCall) -> None:
         self.call = call
         self.id = f"chatcmpl-{call.session_id[:8]}"
         self.first = True
-        self.response = response
 
     def chunk(self, delta: Delta, finish_reason: str | None = None, usage: Any = None) -> ModelResponseStream:
         chunk = ModelResponseStream(id=self.id, model=self.call.model,
@@ -132,7 +128,10 @@ class CodexLLM(CustomLLM):
         call = prepare(model, messages, optional_params, litellm_params, api_base=api_base,
                        api_key=api_key, headers=headers, timeout=timeout)
         response = open_stream(call)
-        reduced = _reduce(_events(response, call), call)
+        try:
+            reduced = _reduce(_events(response, call), call)
+        finally:
+            response.close()
         call.note_success()
         return _fill(model_response, reduced, call)
 
@@ -151,6 +150,8 @@ class CodexLLM(CustomLLM):
             reduced = reducer.result()
         except UpstreamFailure as failure:
             raise_failure(failure, call)
+        finally:
+            await response.aclose()
         call.note_success()
         return _fill(model_response, reduced, call)
 
@@ -166,7 +167,7 @@ class CodexLLM(CustomLLM):
 
     @staticmethod
     def _stream(response: httpx.Response, call: PreparedCall) -> Iterator[ModelResponseStream]:
-        maker = _ChunkMaker(call, response)
+        maker = _ChunkMaker(call)
         reducer = ResponseReducer()
         try:
             for event, data in _events(response, call):
@@ -187,7 +188,7 @@ class CodexLLM(CustomLLM):
         call = prepare(model, messages, optional_params, litellm_params, api_base=api_base,
                        api_key=api_key, headers=headers, timeout=timeout)
         response = await aopen_stream(call)
-        maker = _ChunkMaker(call, response)
+        maker = _ChunkMaker(call)
         reducer = ResponseReducer()
         try:
             async for event, data in _aevents(response, call):

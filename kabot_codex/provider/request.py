@@ -139,7 +139,12 @@ def _convert_messages(messages: list[Any], model: str) -> tuple[str, list[dict[s
     instructions: str | None = None
     items: list[dict[str, Any]] = []
     for raw in messages:
-        message = raw if isinstance(raw, Mapping) else raw.model_dump()
+        if isinstance(raw, Mapping):
+            message = raw
+        elif hasattr(raw, "model_dump"):  # litellm.Message objects passed back as history
+            message = raw.model_dump()
+        else:
+            raise RequestError(f"a message must be a dict, got {type(raw).__name__}")
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
@@ -195,8 +200,12 @@ def _pair_tool_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _convert_tools(tools: list[Any]) -> list[dict[str, Any]]:
     converted = []
     for tool in tools:
+        if not isinstance(tool, Mapping):
+            raise RequestError(f"a tool must be a dict, got {type(tool).__name__}")
         if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):
             fn = tool["function"]
+            if not fn.get("name"):
+                raise RequestError("a function tool has no name")
             converted.append({
                 "type": "function",
                 "name": fn["name"],

@@ -239,3 +239,7 @@ def test_bad_input_raises_request_error():
         body([{"role": "wizard", "content": "x"}])
     with pytest.raises(RequestError):
         body([{"role": "user", "content": [{"type": "audio_blob"}]}])
+    with pytest.raises(RequestError):
+        body(["just a string"])
+    with pytest.raises(RequestError):
+        body([{"role": "user", "content": "x"}], tools=[{"type": "function", "function": {"description": "no name"}}])
