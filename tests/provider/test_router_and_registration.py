@@ -44,9 +44,9 @@ def test_router_can_be_built_right_after_import():
     assert router.get_model_names() == ["codex"]
 
 
-@pytest.mark.parametrize("stream", [False, True])
-async def test_router_falls_back_on_usage_limit_calling_primary_once(emu, logged_in, stream):
-    router = litellm.Router(
+def primary_and_fallback(emu) -> litellm.Router:
+    # num_retries=2 on purpose: a usage limit must still reach the primary exactly once.
+    return litellm.Router(
         model_list=[
             {"model_name": "primary", "litellm_params": {"model": "openai-codex/gpt-5.5"}},
             {"model_name": "fallback", "litellm_params": {
@@ -55,6 +55,11 @@ async def test_router_falls_back_on_usage_limit_calling_primary_once(emu, logged
         fallbacks=[{"primary": ["fallback"]}],
         num_retries=2,
     )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_router_falls_back_on_usage_limit_calling_primary_once(emu, logged_in, stream):
+    router = primary_and_fallback(emu)
     async def call(model: str) -> str:
         if stream:
             response = await router.acompletion(model=model, messages=HELLO, stream=True)
@@ -86,14 +91,7 @@ async def test_router_falls_back_on_usage_limit_calling_primary_once(emu, logged
 
 
 def test_sync_router_falls_back_on_usage_limit(emu, logged_in):
-    router = litellm.Router(
-        model_list=[
-            {"model_name": "primary", "litellm_params": {"model": "openai-codex/gpt-5.5"}},
-            {"model_name": "fallback", "litellm_params": {
-                "model": "openai/gpt-4o-mini", "api_key": "sk-test", "api_base": emu.openai_base}},
-        ],
-        fallbacks=[{"primary": ["fallback"]}],
-    )
+    router = primary_and_fallback(emu)
     def call(model: str) -> str:
         return "".join(c.choices[0].delta.content or "" for c in router.completion(
             model=model, messages=HELLO, stream=True))
