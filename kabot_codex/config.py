@@ -21,6 +21,7 @@ from kabot_codex.errors import ConfigError
 
 __all__ = [
     "CODEX_PROVIDER",
+    "CREDENTIAL_ENV",
     "AgentDefaults",
     "AgentsConfig",
     "AuthProfile",
@@ -35,6 +36,20 @@ __all__ = [
 ]
 
 CODEX_PROVIDER = "openai-codex"
+
+#: Every environment variable through which a real login or endpoint reaches kabot-codex.
+#: Offline runs (the test suite, the offline smoke, the benchmark) clear all of them.
+CREDENTIAL_ENV = (
+    "OPENAI_CODEX_API_KEY",
+    "OPENAI_API_KEY",
+    "KABOT_PROFILE",
+    "CODEX_HOME",
+    "OPENAI_CODEX_API_BASE",
+    "OPENAI_CODEX_AUTH_BASE",
+    "OPENAI_CODEX_OPENAI_BASE",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_BASE",
+)
 
 
 def kabot_home() -> Path:

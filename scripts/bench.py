@@ -30,9 +30,10 @@ from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from kabot_codex.config import CREDENTIAL_ENV  # noqa: E402
+
 #: Never let a developer's real login or endpoints into the bench.
-SCRUBBED_ENV = ("OPENAI_CODEX_API_KEY", "OPENAI_API_KEY", "KABOT_PROFILE", "CODEX_HOME", "OPENAI_BASE_URL",
-                "CHATGPT_TOKEN_DIR", "CHATGPT_API_BASE", "CHATGPT_AUTH_FILE")
+SCRUBBED_ENV = (*CREDENTIAL_ENV, "CHATGPT_TOKEN_DIR", "CHATGPT_API_BASE", "CHATGPT_AUTH_FILE")
 
 SHAPES = [("sync", False), ("sync", True), ("async", False), ("async", True)]
 

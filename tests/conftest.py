@@ -15,18 +15,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from kabot_codex.config import CREDENTIAL_ENV
+
 if TYPE_CHECKING:
     from kabot_codex.emulator import EmulatorControl
 
-#: Environment variables that could leak a developer's real login or endpoints into tests.
-SCRUBBED_ENV = (
-    "OPENAI_CODEX_API_KEY",
-    "OPENAI_API_KEY",
-    "OPENAI_CODEX_API_BASE",
-    "OPENAI_CODEX_AUTH_BASE",
-    "CODEX_HOME",
-    "KABOT_PROFILE",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +27,7 @@ def kabot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point ``KABOT_HOME`` at ``tmp_path`` and hide real credentials from the test."""
     monkeypatch.setenv("KABOT_HOME", str(tmp_path))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    for name in SCRUBBED_ENV:
+    for name in CREDENTIAL_ENV:
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 

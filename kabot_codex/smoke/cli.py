@@ -18,17 +18,17 @@ from typing import Any
 
 from rich.console import Console
 
+from kabot_codex.config import CODEX_PROVIDER as CODEX
+from kabot_codex.config import CREDENTIAL_ENV
 from kabot_codex.errors import KabotError
 
 __all__ = ["OFFLINE_NOTICE", "main"]
 
-CODEX = "openai-codex"
 FALLBACK_MODEL = f"{CODEX}/gpt-5.5"
 OFFLINE_NOTICE = ("Ran OFFLINE against the built-in Codex emulator — no real account was used. "
                   "To use your subscription: `kabot login` (or `kabot setup`)")
 #: Offline runs must not pick up (or send) the user's real credentials or endpoints.
-OFFLINE_SCRUB = ("OPENAI_CODEX_API_KEY", "KABOT_PROFILE", "CODEX_HOME", "OPENAI_CODEX_API_BASE",
-                 "OPENAI_CODEX_AUTH_BASE", "OPENAI_CODEX_OPENAI_BASE", "OPENAI_BASE_URL")
+OFFLINE_SCRUB = CREDENTIAL_ENV
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,15 +60,8 @@ def credentials_summary() -> tuple[bool, str]:
     """Return (logged in?, a secret-free description of the credentials a call would use)."""
     if os.environ.get("OPENAI_CODEX_API_KEY", "").strip():
         return True, "credentials: OPENAI_CODEX_API_KEY"
-    try:
-        from kabot_codex.auth.login import status
-    except ImportError:  # older trees without the login engineer's module
-        from kabot_codex.config import load_config
+    from kabot_codex.auth.login import status
 
-        codex = load_config().codex
-        if not codex.profiles:
-            return False, "not logged in"
-        return True, f"profile {codex.active_profile!r}"
     rows = status()
     if not rows:
         return False, "not logged in"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kabot_codex.catalog import status, store
+from kabot_codex.config import CREDENTIAL_ENV
 from tests.catalog.helpers import save_profile
 
 
@@ -15,7 +16,7 @@ from tests.catalog.helpers import save_profile
 def wizard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "kabot-home"
     monkeypatch.setenv("KABOT_HOME", str(home))
-    for var in ("OPENAI_API_KEY", "OPENAI_CODEX_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "KABOT_PROFILE"):
+    for var in CREDENTIAL_ENV:
         monkeypatch.delenv(var, raising=False)
     # Nothing listens on port 9: a test that forgets the emulator fails fast instead of
     # reaching chatgpt.com.
