@@ -24,25 +24,30 @@ class AccountView:
 
 
 def current_account(*, profile: str | None = None, api_key: str | None = None) -> AccountView:
-    """Return the account the provider would use now (reads the config, never the network)."""
-    from kabot_codex.auth.credentials import ENV_API_KEY, ENV_PROFILE, Credentials, credentials_from_key
-    from kabot_codex.config import load_config
+    """Return the account the provider would use now (reads the stored files, never the network)."""
+    from kabot_codex.auth.credentials import ENV_API_KEY, ENV_PROFILE, credentials_from_key
+    from kabot_codex.auth.store import load_snapshot
+    from kabot_codex.errors import AuthError, ConfigError
 
     key = api_key or (None if profile else os.environ.get(ENV_API_KEY, "").strip())
     if key:
         creds = credentials_from_key(key)
         return AccountView(creds.account_key, creds.mode, None)
+    name = profile or os.environ.get(ENV_PROFILE) or None
     try:
-        codex = load_config().providers.get("openai-codex")
-    except Exception:  # an unreadable config means "not logged in" here; commands report it
-        return AccountView(None, None, profile)
-    name = profile or os.environ.get(ENV_PROFILE) or (codex.active_profile if codex else "default")
-    stored = codex.profiles.get(name) if codex else None
-    if stored is None:
-        return AccountView(None, None, name)
-    if stored.api_key:
-        return AccountView(Credentials(mode="api_key", token=stored.api_key).account_key, "api_key", name)
-    if not (stored.access_token or stored.account_id):
-        return AccountView(None, None, name)
-    creds = Credentials(mode="chatgpt", token=stored.access_token or "", account_id=stored.account_id)
-    return AccountView(creds.account_key, "chatgpt", name)
+        # The auth store's own reader: it knows where each kind of login keeps its tokens
+        # (a linked Codex CLI login lives in that CLI's auth.json, not in our config).
+        snapshot = load_snapshot(name)
+        creds = snapshot.credentials
+    except (AuthError, ConfigError):  # not logged in, or unreadable: commands report it themselves
+        return AccountView(None, None, name or _active_profile())
+    return AccountView(creds.account_key, creds.mode, snapshot.name)
+
+
+def _active_profile() -> str | None:
+    from kabot_codex.config import load_config
+
+    try:
+        return load_config().codex.active_profile
+    except Exception:
+        return None

@@ -190,3 +190,24 @@ def test_damaged_live_cache_falls_back_to_bundle() -> None:
     catalog.reload()
     assert catalog.get_spec("gpt-5.5").source == "bundled"
     assert os.path.exists(path)  # never deleted or overwritten by a reader
+
+
+def test_current_account_matches_the_provider_for_a_linked_codex_login(emu, tmp_path):
+    # A linked login keeps its tokens in the Codex CLI's auth.json, not in our config; the
+    # catalog must file statuses under the same account the provider uses.
+    import json
+
+    from kabot_codex.auth.credentials import resolve_source
+    from kabot_codex.auth.login import run_login
+    from kabot_codex.catalog.account import current_account
+
+    tokens = emu.mint_tokens(ttl=3600)
+    codex_file = tmp_path / "codex" / "auth.json"
+    codex_file.parent.mkdir()
+    codex_file.write_text(json.dumps({"OPENAI_API_KEY": None, "last_refresh": "2026-11-22T00:00:00Z", "tokens": {
+        "id_token": tokens["id_token"], "access_token": tokens["access_token"],
+        "refresh_token": tokens["refresh_token"], "account_id": tokens["account_id"]}}))
+    run_login("codex", path=str(codex_file))
+    account = current_account()
+    assert account.account_key is not None and account.auth_mode == "chatgpt"
+    assert account.account_key == resolve_source().get().account_key
