@@ -76,15 +76,18 @@ class ModelSpec:
 def canonical_model(model: str) -> str:
     """Return ``provider/slug`` for ``model``; a bare slug means ``openai-codex``.
 
-    ``openai_codex/x`` and ``OpenAI-Codex/x`` become ``openai-codex/x``; other providers keep
-    their prefix (lower-cased) so ``openai/gpt-4o-mini`` stays itself.
+    ``openai_codex/x`` and ``OpenAI-Codex/x`` become ``openai-codex/x`` (the registry's spelling);
+    prefixes the registry does not know are LiteLLM's business and stay exactly as written
+    (``vertex_ai/...`` must not become ``vertex-ai/...``).
     """
+    from kabot_codex.registry import find_by_name
+
     model = model.strip()
     if "/" not in model:
         return f"{CODEX}/{model}"
     prefix, slug = model.split("/", 1)
-    prefix = prefix.lower().replace("_", "-")
-    return f"{prefix}/{slug}"
+    spec = find_by_name(prefix)
+    return f"{spec.litellm_prefix}/{slug}" if spec and spec.litellm_prefix else model
 
 
 def clamp_to(efforts: tuple[str, ...], effort: str | None, *, default: str | None = None) -> str | None:

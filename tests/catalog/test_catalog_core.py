@@ -211,3 +211,14 @@ def test_current_account_matches_the_provider_for_a_linked_codex_login(emu, tmp_
     account = current_account()
     assert account.account_key is not None and account.auth_mode == "chatgpt"
     assert account.account_key == resolve_source().get().account_key
+
+
+def test_canonical_model_only_rewrites_prefixes_the_registry_knows():
+    from kabot_codex.catalog import canonical_model
+
+    assert canonical_model("gpt-5.5") == "openai-codex/gpt-5.5"
+    assert canonical_model("openai_codex/gpt-5.5") == "openai-codex/gpt-5.5"
+    assert canonical_model("OpenAI-Codex/gpt-5.5") == "openai-codex/gpt-5.5"
+    assert canonical_model("openai/gpt-4o-mini") == "openai/gpt-4o-mini"
+    assert canonical_model("vertex_ai/gemini-1.5-pro") == "vertex_ai/gemini-1.5-pro"
+    assert canonical_model("together_ai/meta-llama/Llama-3") == "together_ai/meta-llama/Llama-3"

@@ -141,3 +141,17 @@ def test_router_show_prints_the_order(setup_done: Any) -> None:
     assert result.exit_code == 0
     assert f"kabot = {PRIMARY}" in result.output
     assert "fallback 2: openai/gpt-4o-mini" in result.output
+
+
+def test_other_providers_keep_their_litellm_prefix():
+    # LiteLLM resolves "vertex_ai/..." but not "vertex-ai/..."; the order must reach it verbatim.
+    import litellm
+
+    from kabot_codex.config import KabotConfig, ModelOrder
+    from kabot_codex.routing import fallback_map, model_list
+
+    order = ModelOrder(primary="openai-codex/gpt-5.5", fallbacks=["vertex_ai/gemini-1.5-pro"])
+    models = [d["litellm_params"]["model"] for d in model_list(order, config=KabotConfig())]
+    assert "vertex_ai/gemini-1.5-pro" in models
+    assert litellm.get_llm_provider("vertex_ai/gemini-1.5-pro")[1] == "vertex_ai"
+    assert {"openai-codex/gpt-5.5": ["vertex_ai/gemini-1.5-pro"]} in fallback_map(order)
