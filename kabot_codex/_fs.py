@@ -7,11 +7,13 @@ or the new content.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from filelock import FileLock, Timeout
 from kabot_codex.errors import ConfigError
 
 __all__ = ["LockTimeout", "atomic_write_json", "atomic_write_text", "ensure_private_dir", "file_lock",
-           "read_json"]
+           "merge_json_later", "read_json", "wait_for_writes"]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -96,3 +98,46 @@ def file_lock(path: Path, *, timeout: float = 30.0) -> Iterator[None]:
     lock = FileLock(str(path) + ".lock", timeout=timeout, mode=FILE_MODE)
     with lock:
         yield
+
+
+_writers: list[threading.Thread] = []
+_writers_lock = threading.Lock()
+
+
+def _merge_json(path: Path, update: Callable[[dict[str, Any]], None]) -> None:
+    try:
+        with file_lock(path, timeout=2.0):
+            try:
+                current = read_json(path, what="kabot state")
+            except ConfigError:
+                current = None  # these files are caches: a damaged one is replaced, never fatal
+            current = current if isinstance(current, dict) else {}
+            update(current)
+            atomic_write_json(path, current)
+    except (OSError, Timeout):
+        pass  # a cache that could not be written must never fail the call that fed it
+
+
+def merge_json_later(path: Path, update: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``update`` to the JSON object in ``path`` under its lock, on a background thread.
+
+    For state recorded on the request path (often inside an event loop), where waiting for
+    another process's lock or an fsync must not delay the call. Concurrent processes keep
+    each other's entries because the merge happens under the lock.
+    """
+    writer = threading.Thread(target=_merge_json, args=(path, update), name="kabot-codex-state", daemon=True)
+    with _writers_lock:
+        _writers[:] = [w for w in _writers if w.is_alive()]
+        _writers.append(writer)
+    writer.start()
+
+
+def wait_for_writes(timeout: float = 5.0) -> None:
+    """Wait for background merges started so far (at exit; tests)."""
+    with _writers_lock:
+        writers = list(_writers)
+    for writer in writers:
+        writer.join(timeout)
+
+
+atexit.register(wait_for_writes)

@@ -33,7 +33,6 @@ _last_persist = 0.0
 _unsaved: Path | None = None  # where snapshots changed since the last write should go
 _blocked: dict[str, float] = {}  # account_key -> epoch seconds when the usage limit resets
 _loaded_from: set[Path] = set()  # state dirs whose persisted usage limits were read
-_writers: list[threading.Thread] = []
 
 
 def _rate_limits_path() -> Path:
@@ -42,29 +41,6 @@ def _rate_limits_path() -> Path:
 
 def _usage_limits_path() -> Path:
     return state_dir() / "usage_limits.json"
-
-
-def _merge_into(path: Path, entries: dict[str, Any]) -> None:
-    try:
-        with _fs.file_lock(path, timeout=2.0):
-            try:
-                current = _fs.read_json(path, what="kabot state") or {}
-            except Exception:
-                current = {}  # state is a cache: a damaged file is replaced, never fatal
-            if not isinstance(current, dict):
-                current = {}
-            current.update(entries)
-            _fs.atomic_write_json(path, current)
-    except (OSError, _fs.LockTimeout):
-        pass  # never fail a model call because a cache could not be written
-
-
-def _write_later(path: Path, entries: dict[str, Any]) -> None:
-    writer = threading.Thread(target=_merge_into, args=(path, entries), name="kabot-codex-state", daemon=True)
-    with _lock:
-        _writers[:] = [w for w in _writers if w.is_alive()]
-        _writers.append(writer)
-    writer.start()
 
 
 def record_rate_limits(profile: str | None, account_key: str, snapshot: dict[str, Any]) -> None:
@@ -82,7 +58,7 @@ def record_rate_limits(profile: str | None, account_key: str, snapshot: dict[str
             return
         _last_persist, _unsaved = now, None
         pending = dict(_snapshots)
-    _write_later(path, pending)
+    _fs.merge_json_later(path, lambda current: current.update(pending))
 
 
 def last_rate_limits() -> dict[str, dict[str, Any]]:
@@ -100,7 +76,7 @@ def note_usage_limit(account_key: str, resets_at: float) -> None:
     """Remember that ``account_key`` hit its usage limit until ``resets_at`` (epoch s)."""
     with _lock:
         _blocked[account_key] = resets_at
-    _write_later(_usage_limits_path(), {account_key: resets_at})
+    _fs.merge_json_later(_usage_limits_path(), lambda current: current.update({account_key: resets_at}))
 
 
 def _load_persisted(path: Path) -> None:
@@ -137,15 +113,8 @@ def flush(timeout: float = 5.0) -> None:
         target, pending = _unsaved, dict(_snapshots)
         _unsaved = None
     if target is not None:
-        _write_later(target, pending)
-    _join_writers(timeout)
-
-
-def _join_writers(timeout: float) -> None:
-    with _lock:
-        writers = list(_writers)
-    for writer in writers:
-        writer.join(timeout)
+        _fs.merge_json_later(target, lambda current: current.update(pending))
+    _fs.wait_for_writes(timeout)
 
 
 atexit.register(flush)
@@ -154,7 +123,7 @@ atexit.register(flush)
 def reset() -> None:
     """Forget this process's in-memory snapshots and usage limits (files are left alone)."""
     global _last_persist, _unsaved
-    _join_writers(5.0)  # writes already started finish into the dir they were started for
+    _fs.wait_for_writes()  # writes already started finish into the dir they were started for
     with _lock:
         _snapshots.clear()
         _blocked.clear()

@@ -80,12 +80,13 @@ def _memory() -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def _persist(account: str, model: str, record: dict[str, Any]) -> None:
-    # Merge under the file lock so concurrent processes (Proxy workers) keep each other's records.
-    path = status_path()
-    with _fs.file_lock(path, timeout=2.0):
-        current = _read_file()
-        current.setdefault(account, {})[model] = record
-        _fs.atomic_write_json(path, current)
+    # Off the request path (this runs inside acompletion too); merged under the file lock so
+    # concurrent processes (Proxy workers) keep each other's records.
+    def update(current: dict[str, Any]) -> None:
+        entry = current.get(account)
+        current[account] = {**(entry if isinstance(entry, dict) else {}), model: record}
+
+    _fs.merge_json_later(status_path(), update)
 
 
 def _note(model: str, account_key: str | None, status: str, reason: str = "") -> None:

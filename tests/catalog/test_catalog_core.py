@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kabot_codex import catalog
+from kabot_codex import _fs, catalog
 from kabot_codex.catalog import status, store
 
 
@@ -130,6 +130,7 @@ def test_recorded_outcomes_win_and_are_per_account() -> None:
 
 def test_records_persist_and_survive_a_new_process_view() -> None:
     catalog.note_unsupported("gpt-5.5", "acct-a", "not supported")
+    _fs.wait_for_writes()  # recorded in memory at once, written in the background
     path = status.status_path()
     saved = json.loads(path.read_text())
     assert saved["acct-a"]["openai-codex/gpt-5.5"]["status"] == "unsupported"

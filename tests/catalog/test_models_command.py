@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kabot_codex import state
+from kabot_codex import _fs, state
 from kabot_codex.catalog.account import current_account
 from kabot_codex.cli import cli
 from kabot_codex.emulator import EmulatorControl
@@ -64,6 +64,7 @@ def test_probe_records_working_and_unsupported(emu: EmulatorControl, monkeypatch
     again = rows()
     assert again["openai-codex/gpt-5.5"]["status"] == "working"
     key = current_account().account_key
+    _fs.wait_for_writes()  # statuses are written in the background
     statuses = json.loads((state.state_dir() / "model_status.json").read_text())
     assert statuses[key]["openai-codex/gpt-5.5"]["status"] == "working"
     assert statuses[key]["openai-codex/gpt-5.4-mini"]["status"] == "unsupported"
