@@ -20,6 +20,7 @@ import httpx
 from kabot_codex.auth.redact import redact, remember_secret, silence_oauth_loggers
 from kabot_codex.auth.tokens import TokenSet
 from kabot_codex.errors import LoginError, RefreshError, ReloginRequiredError
+from kabot_codex.identity import originator, user_agent
 
 __all__ = [
     "CLIENT_ID",
@@ -39,7 +40,6 @@ ENV_AUTH_BASE = "OPENAI_CODEX_AUTH_BASE"
 DEFAULT_AUTH_BASE = "https://auth.openai.com"
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"  # the Codex CLI's public client (no secret)
 SCOPES = ("openid", "profile", "email", "offline_access")  # offline_access yields a refresh token
-ORIGINATOR = "codex_cli_rs"
 
 REFRESH_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 EXCHANGE_TIMEOUT = 30.0
@@ -60,11 +60,9 @@ def auth_base() -> str:
 
 
 def request_headers() -> dict[str, str]:
-    """Headers sent on every issuer call (Codex identifies itself the same way)."""
-    from kabot_codex import __version__
-
-    return {"originator": ORIGINATOR, "User-Agent": f"kabot-codex/{__version__}",
-            "Accept": "application/json"}
+    """Headers sent on every issuer call: the same identity as the backend calls."""
+    origin = originator()
+    return {"originator": origin, "User-Agent": user_agent(origin), "Accept": "application/json"}
 
 
 def error_of(body: Any) -> tuple[str | None, str | None]:
@@ -185,7 +183,7 @@ def authorize_url(*, redirect_uri: str, state: str, code_challenge: str) -> str:
             code_challenge_method="S256",
             id_token_add_organizations="true",
             codex_cli_simplified_flow="true",
-            originator=ORIGINATOR,
+            originator=originator(),
         )
     return str(url)
 

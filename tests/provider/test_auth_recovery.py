@@ -47,3 +47,14 @@ def test_revoked_refresh_token_gives_the_login_hint_without_looping(emu, logged_
     assert "kabot login" in str(info.value)
     assert logged_in["refresh_token"] not in str(info.value)
     assert counts(emu)[0] == sent + 1  # no second request without new credentials
+
+
+def test_issuer_and_backend_calls_carry_the_same_client_identity(emu, logged_in, monkeypatch):
+    monkeypatch.setenv("KABOT_CODEX_ORIGINATOR", "kabot_test_origin")
+    emu.expire_access_tokens()
+    litellm.completion(model=MODEL, messages=HELLO)  # 401, refresh, retry
+    refresh = emu.requests(path_contains="/oauth/token")[-1]["headers"]
+    backend = emu.requests(path_contains="/responses")[-1]["headers"]
+    assert refresh["originator"] == backend["originator"] == "kabot_test_origin"
+    assert refresh["user-agent"] == backend["user-agent"]
+    assert "kabot-codex/" in backend["user-agent"]
