@@ -9,6 +9,7 @@ file can be shared with kabot itself and with other tools.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,13 @@ def kabot_home() -> Path:
     env = os.environ.get("KABOT_HOME")
     if env:
         return Path(env).expanduser()
+    return _default_home()
+
+
+@functools.cache
+def _default_home() -> Path:
+    # Asked on every model call (the credential cache checks its file); platformdirs is slow
+    # enough to double that check, and the answer cannot change within a process.
     import platformdirs
 
     return Path(platformdirs.user_config_dir("kabot", appauthor=False))
