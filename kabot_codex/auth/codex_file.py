@@ -97,14 +97,18 @@ def read_codex_auth(path: Path) -> CodexAuthFile:
     return CodexAuthFile(path=path, data=data, tokens=tokens, api_key=api_key)
 
 
-def write_codex_tokens(path: Path, tokens: TokenSet, *, now: float) -> None:
+def write_codex_tokens(path: Path, tokens: TokenSet, *, now: float, replacing: str | None = None) -> bool:
     """Write ``tokens`` back into the Codex file at ``path``, keeping everything else in it.
 
     The caller holds the refresh lock. The file is re-read here so fields Codex changed since
-    we last looked survive.
+    we last looked survive. With ``replacing`` (the refresh token that was spent), nothing is
+    written and False is returned if the file no longer holds it: the Codex CLI logged in again
+    or rotated it meanwhile, and its newer login wins.
     """
     current = read_codex_auth(path).data
     block = current.get("tokens") if isinstance(current.get("tokens"), dict) else {}
+    if replacing is not None and block.get("refresh_token") != replacing:
+        return False
     block = dict(block)
     block.update({
         "id_token": tokens.id_token if tokens.id_token is not None else block.get("id_token"),
@@ -115,3 +119,4 @@ def write_codex_tokens(path: Path, tokens: TokenSet, *, now: float) -> None:
     current["tokens"] = block
     current["last_refresh"] = _format_time(tokens.last_refresh or now)
     _fs.atomic_write_json(path, current)
+    return True

@@ -249,9 +249,13 @@ class ProfileSession:
             raise
         # Persist the rotated refresh token before the new access token leaves this function:
         # if we died after using it but before saving, the login would be lost.
-        save_tokens(snap, fresh, now=now)
+        saved = save_tokens(snap, fresh, now=now)
         self._snap = None
         self._retry_at = 0.0
+        if not saved:
+            # Logged out or logged in again while we refreshed: the store's newer state wins
+            # (raises NotLoggedInError if the profile is gone).
+            return self._reload().credentials
         return Credentials(mode="chatgpt", token=fresh.access_token, account_id=fresh.account_id,
                            profile=snap.name)
 

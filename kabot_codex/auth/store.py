@@ -130,10 +130,9 @@ def save_tokens(snapshot: Snapshot, fresh: TokenSet, *, now: float) -> bool:
     The caller holds the refresh lock. If the profile was logged out or replaced by a new login
     while we refreshed, the newer state wins and nothing is written.
     """
-    if snapshot.linked is not None:
-        write_codex_tokens(snapshot.linked, fresh, now=now)
-        return True
     used = snapshot.tokens.refresh_token if snapshot.tokens else None
+    if snapshot.linked is not None:
+        return write_codex_tokens(snapshot.linked, fresh, now=now, replacing=used)
     with edit_config(snapshot.config) as config:
         profile = config.codex.profiles.get(snapshot.name)
         if profile is None or profile.refresh_token != used:

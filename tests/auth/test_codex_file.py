@@ -78,3 +78,12 @@ def test_write_back_keeps_unknown_fields_and_is_private(tmp_path: Path) -> None:
     assert data["last_refresh"] == "2026-01-01T12:34:56.000000Z"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert read_codex_auth(path).tokens is not None
+
+
+def test_write_back_refuses_when_the_codex_cli_rotated_meanwhile(tmp_path: Path) -> None:
+    path = tmp_path / "auth.json"
+    path.write_text(json.dumps(codex_json()))
+    before = path.read_text()
+    fresh = TokenSet("a2", "r2", None, account_id="acc", expires_at=None, last_refresh=1767270896.0)
+    assert write_codex_tokens(path, fresh, now=1767270896.0, replacing="a-token-the-file-no-longer-holds") is False
+    assert path.read_text() == before

@@ -221,3 +221,21 @@ def test_missing_profile_says_how_to_log_in(issuer: EmulatorControl) -> None:
     with pytest.raises(NotLoggedInError) as info:
         session_for("nobody").get()
     assert "kabot login --profile nobody" in str(info.value)
+
+
+def test_a_login_that_lands_during_the_refresh_wins(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    from kabot_codex.auth import oauth
+
+    store_profile(issuer.mint_tokens(ttl=120))  # due for a refresh
+    newer = issuer.mint_tokens(ttl=3600, account_id="acct-new-login")
+    real_refresh = oauth.refresh
+
+    def refresh_while_someone_logs_in(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fresh = real_refresh(*args, **kwargs)
+        store_profile(newer)  # `kabot login` in another terminal, while our HTTP call ran
+        return fresh
+
+    mocker.patch.object(oauth, "refresh", refresh_while_someone_logs_in)
+    creds = session_for("default").get()
+    assert creds.token == newer["access_token"] and creds.account_id == "acct-new-login"
+    assert stored().access_token == newer["access_token"]  # the refreshed old login was not written over it
