@@ -89,6 +89,7 @@ def test_unparsable_json_is_400(emu: EmulatorControl) -> None:
     with client() as http:
         r = http.post(emu.codex_base + "/responses", content=b"{nope", headers=emu.auth_headers(tokens))
     assert r.status_code == 400
+    assert r.json() == {"detail": "We could not parse the JSON body of your request."}
 
 
 def test_account_model_overrides(emu: EmulatorControl) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -37,19 +37,22 @@ def test_256_concurrent_streams_all_complete(emu: EmulatorControl) -> None:
             for http in clients:
                 await http.aclose()
 
-    started = time.perf_counter()
-    results = asyncio.run(main())
-    elapsed = time.perf_counter() - started
+    results = asyncio.run(main())  # a hang or a serialised server trips pytest-timeout
     assert results == [20] * 256
     assert emu.stats()["requests"]["codex.responses"] == 256
-    assert elapsed < 10, elapsed
 
 
 def test_sequential_calls_reuse_connections_under_threads(emu: EmulatorControl) -> None:
+    # Four clients at once, each keeping its own connection alive across its calls.
     tokens = emu.mint_tokens()
     before = emu.stats()["connections"]
-    with httpx.Client(trust_env=False, verify=False, timeout=30) as http:
-        for _ in range(20):
-            r = http.post(emu.codex_base + "/responses", json=body(), headers=emu.auth_headers(tokens))
-            assert r.status_code == 200
-    assert emu.stats()["connections"] - before == 1
+
+    def calls() -> list[int]:
+        with httpx.Client(trust_env=False, verify=False, timeout=30) as http:
+            return [http.post(emu.codex_base + "/responses", json=body(), headers=emu.auth_headers(tokens)).status_code
+                    for _ in range(5)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: calls(), range(4)))
+    assert results == [[200] * 5] * 4
+    assert emu.stats()["connections"] - before == 4

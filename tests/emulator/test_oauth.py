@@ -222,7 +222,7 @@ def test_device_code_flow(emu: EmulatorControl) -> None:
         assert r.status_code == 200 and r.json()["refresh_token"]
         bad = http.post(emu.auth_base + "/api/accounts/deviceauth/token",
                         json={"device_auth_id": "deviceauth_x", "user_code": "AAAA-0000"})
-        assert bad.status_code not in (200, 403, 404)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_device_auth"
 
 
 def test_device_code_manual_approval(emu: EmulatorControl) -> None:
