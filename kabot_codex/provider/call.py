@@ -108,7 +108,8 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
     try:
         request = build_request(
             model, messages, params,
-            clamp_effort=lambda m, e: catalog.clamp_effort(f"{PROVIDER}/{m}", e),
+            # The spec is already in hand; an unknown model keeps the effort (the backend decides).
+            clamp_effort=(lambda _m, e: spec.clamp(e)) if spec else (lambda _m, e: e),
             supports_parallel_tool_calls=spec.supports_parallel_tool_calls if spec else True,
             session_hint=_session_hint(litellm_params),
         )

@@ -62,12 +62,15 @@ def test_status_lists_profiles_without_secrets(issuer: EmulatorControl) -> None:
 
 def test_logout_removes_and_revokes(issuer: EmulatorControl) -> None:
     store_profile(issuer.mint_tokens(ttl=3600), "a")
-    store_profile(issuer.mint_tokens(ttl=3600), "b")
+    b_tokens = issuer.mint_tokens(ttl=3600)
+    store_profile(b_tokens, "b")
     code, out = run("logout")
     assert code == 0 and "b" in out
     codex = load_config().codex
     assert list(codex.profiles) == ["a"] and codex.active_profile == "a"
     assert issuer.stats()["requests"].get("oauth.revoke") == 1
+    revoked = issuer.requests(path_contains="/oauth/revoke")[-1]
+    assert b_tokens["refresh_token"] in ((revoked["form"] or {}).get("token"), (revoked["json"] or {}).get("token"))
     code, out = run("logout", "--profile", "nope")
     assert code == 1 and "error:" in out and "kabot status" in out
 
