@@ -14,7 +14,6 @@ saves credentials, as a login should) → print how to use it.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.catalog.live import refresh_catalog
 from kabot_codex.config import KabotConfig, load_config
 from kabot_codex.errors import NotLoggedInError, WizardError
+from kabot_codex.routing import openai_credentials
 from wizard import questions as Q
 from wizard.apply import apply_setup
 from wizard.choices import ModelRow, default_order, model_rows, status_of
@@ -249,8 +249,7 @@ def _openai_key(resolver: _Resolver, config: KabotConfig, fallbacks: list[str], 
                 login_key: str | None) -> str | None:
     if not any(m.startswith("openai/") for m in fallbacks):
         return None
-    section = config.providers.get("openai")
-    if options.openai_api_key is None and (os.environ.get("OPENAI_API_KEY") or (section and section.api_key)):
-        return None  # already available to the Router; nothing to ask
+    if options.openai_api_key is None and openai_credentials(config)[0]:
+        return None  # the Router will find it the same way; nothing to ask
     # An API-key login is an OpenAI key too: offer it for the openai/* fallbacks.
     return resolver.resolve(Q.openai_key_question(login_key)) or None
