@@ -8,9 +8,8 @@ import sys
 import threading
 from types import FrameType
 
-from kabot_codex.emulator.app import App
 from kabot_codex.emulator.client import LISTENING_PREFIX
-from kabot_codex.emulator.server import EmulatorServer
+from kabot_codex.emulator.server import Emulator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     # Hundreds of mostly idle handler threads: a short GIL switch interval keeps the accept loop
     # and freshly woken streams from queueing behind each other for 5 ms at a time.
     sys.setswitchinterval(0.0005)
-    server = EmulatorServer((args.host, args.port), App(verbose=args.verbose))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -33,17 +31,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # serve_forever runs in a thread: shutdown() from a signal handler on the serving thread
-    # would deadlock.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    sys.stdout.write(f"{LISTENING_PREFIX}{server.url}\n")
+    # Served from a thread (Emulator does that): shutdown() from a signal handler on the
+    # serving thread would deadlock.
+    emulator = Emulator(args.host, args.port, verbose=args.verbose).start()
+    sys.stdout.write(f"{LISTENING_PREFIX}{emulator.url}\n")
     sys.stdout.flush()
     while not stop.wait(1.0):
         pass
-    server.shutdown()
-    server.close_all()
-    server.server_close()
+    emulator.stop()
     return 0
 
 

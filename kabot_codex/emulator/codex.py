@@ -8,11 +8,11 @@ from typing import Any
 from kabot_codex.emulator.app import App, Route
 from kabot_codex.emulator.faults import apply_http_fault
 from kabot_codex.emulator.model_catalog import catalog_etag, model_infos
-from kabot_codex.emulator.replies import responses_plan, usage_for
+from kabot_codex.emulator.replies import prompt_size, responses_plan, usage_for
 from kabot_codex.emulator.responses_stream import Render, write_events
 from kabot_codex.emulator.tokens import Identity
 from kabot_codex.emulator.validation import check_backend_body, effort_for
-from kabot_codex.emulator.wire import Exchange, dumps
+from kabot_codex.emulator.wire import Exchange
 
 __all__ = ["ROUTES", "authenticate", "rate_limit_headers", "usage_snapshot"]
 
@@ -105,8 +105,7 @@ def _responses(app: App, ex: Exchange) -> None:
     effort = effort_for(body)
     if plan.reasoning is not None and effort in (None, "none"):
         effort = "low"
-    prompt_chars = len(body["instructions"]) + len(dumps(body["input"])) + len(dumps(body.get("tools") or []))
-    input_tokens = max(1, (prompt_chars + 3) // 4)
+    prompt_chars, input_tokens = prompt_size(body)
     cached = app.state.cached_tokens(ident.account_id, body.get("prompt_cache_key"), input_tokens)
     usage = usage_for(prompt_chars, plan, effort, cached)
     app.state.note_usage(ident.account_id)

@@ -8,18 +8,9 @@ from typing import Any
 from kabot_codex.emulator.app import App, Route
 from kabot_codex.emulator.state import REPLY_FIELDS, Fault
 from kabot_codex.emulator.tokens import Identity
-from kabot_codex.emulator.wire import Exchange
+from kabot_codex.emulator.wire import BadBody, Exchange
 
 __all__ = ["ROUTES"]
-
-
-def _body(ex: Exchange) -> dict[str, Any]:
-    data = ex.json()
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError("control body must be a JSON object")
-    return data
 
 
 def _ok(ex: Exchange, **extra: Any) -> None:
@@ -31,7 +22,7 @@ def _guard(fn: Route) -> Route:
     def wrapped(app: App, ex: Exchange) -> None:
         try:
             fn(app, ex)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, BadBody) as exc:
             ex.send_json(400, {"ok": False, "error": str(exc)})
 
     return wrapped
@@ -43,7 +34,7 @@ def _reset(app: App, ex: Exchange) -> None:
 
 
 def _faults(app: App, ex: Exchange) -> None:
-    data = _body(ex)
+    data = ex.params()
     kind = data.pop("kind")
     count = int(data.pop("count", 1) or 0)
     target = data.pop("target", "codex") or "codex"
@@ -67,13 +58,13 @@ def _reply_spec(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _replies(app: App, ex: Exchange) -> None:
-    target, reply = _reply_spec(_body(ex))
+    target, reply = _reply_spec(ex.params())
     app.state.push_reply(target, reply)
     _ok(ex)
 
 
 def _default_reply(app: App, ex: Exchange) -> None:
-    target, reply = _reply_spec(_body(ex))
+    target, reply = _reply_spec(ex.params())
     empty = all(v is None for v in reply.values())
     app.state.set_default_reply(target, None if empty else reply)
     _ok(ex, cleared=empty)
@@ -83,11 +74,11 @@ def _account(app: App, ex: Exchange) -> None:
     if ex.method == "GET":
         ex.send_json(200, asdict(app.state.account_snapshot()))
         return
-    ex.send_json(200, app.state.patch_account(_body(ex)))
+    ex.send_json(200, app.state.patch_account(ex.params()))
 
 
 def _mint(app: App, ex: Exchange) -> None:
-    data = _body(ex)
+    data = ex.params()
     acct = app.state.account_snapshot()
     ident = Identity(
         account_id=data.get("account_id") or acct.account_id,

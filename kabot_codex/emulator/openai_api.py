@@ -13,7 +13,7 @@ from typing import Any
 from kabot_codex.emulator.app import App, Route
 from kabot_codex.emulator.faults import apply_http_fault, openai_error
 from kabot_codex.emulator.model_catalog import api_model_ids
-from kabot_codex.emulator.replies import Plan, chat_plan, responses_plan, split_text, usage_for
+from kabot_codex.emulator.replies import Plan, chat_plan, prompt_size, responses_plan, split_text, usage_for
 from kabot_codex.emulator.responses_stream import GENERIC_MESSAGE, Render, events_for, write_events
 from kabot_codex.emulator.state import Fault
 from kabot_codex.emulator.validation import effort_for
@@ -210,9 +210,8 @@ def _responses(app: App, ex: Exchange) -> None:
     effort = effort_for(body)
     if plan.reasoning is not None and effort in (None, "none"):
         effort = "low"
-    prompt_chars = len(str(body.get("instructions") or "")) + len(dumps(body["input"])) + len(
-        dumps(body.get("tools") or []))
-    cached = app.state.cached_tokens("api-key", body.get("prompt_cache_key"), max(1, prompt_chars // 4))
+    prompt_chars, input_tokens = prompt_size(body)
+    cached = app.state.cached_tokens("api-key", body.get("prompt_cache_key"), input_tokens)
     usage = usage_for(prompt_chars, plan, effort, cached)
     render = Render(body, plan, usage, account_id="api-key", effort=effort, backend=False)
     if body.get("stream"):

@@ -197,6 +197,15 @@ def _plan(model: str, user_text: str, tools: list[tuple[str, dict[str, Any]]], t
     return plan
 
 
+def prompt_size(body: dict[str, Any]) -> tuple[int, int]:
+    """Return (prompt characters, input tokens) of a Responses body; ~4 characters a token."""
+    def size(value: Any) -> int:  # as the wire carries it: compact JSON
+        return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+    chars = len(str(body.get("instructions") or "")) + size(body.get("input") or []) + size(body.get("tools") or [])
+    return chars, max(1, (chars + 3) // 4)
+
+
 def usage_for(prompt_chars: int, plan: Plan, effort: str | None, cached: int) -> dict[str, Any]:
     """Return Responses-style usage; ``plan.usage`` overrides individual fields."""
     input_tokens = max(1, (prompt_chars + 3) // 4)

@@ -204,3 +204,12 @@ async def test_async_connections_are_reused(emu, logged_in):
     for _ in range(10):
         await litellm.acompletion(model=MODEL, messages=HELLO)
     assert emu.stats()["connections"] - before <= 1
+
+
+def test_api_key_mode_reports_the_prompt_cache_like_the_backend(emu):
+    # Same conversation twice: the second call's prompt is served from the cache in full.
+    kwargs = {"model": MODEL, "messages": HELLO, "api_key": "sk-test-key", "api_base": emu.openai_base,
+              "prompt_cache_key": "conversation-1"}
+    litellm.completion(**kwargs)
+    usage = litellm.completion(**kwargs).usage
+    assert usage.prompt_tokens_details.cached_tokens == usage.prompt_tokens > 0
