@@ -10,7 +10,16 @@ import platform
 
 from kabot_codex import __version__
 
-__all__ = ["CLIENT_VERSION", "DEFAULT_CODEX_BASE", "DEFAULT_OPENAI_BASE", "originator", "user_agent"]
+__all__ = [
+    "CLIENT_VERSION",
+    "DEFAULT_CODEX_BASE",
+    "DEFAULT_OPENAI_BASE",
+    "client_headers",
+    "codex_base",
+    "openai_base",
+    "originator",
+    "user_agent",
+]
 
 DEFAULT_CODEX_BASE = "https://chatgpt.com/backend-api/codex"
 DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
@@ -33,3 +42,28 @@ def originator() -> str:
 def user_agent(origin: str | None = None) -> str:
     """A Codex-style User-Agent that also names this package."""
     return f"{origin or originator()}/{CLIENT_VERSION} {_PLATFORM} kabot-codex/{__version__}"
+
+
+def client_headers(token: str, account_id: str | None = None) -> dict[str, str]:
+    """Bearer token, account and client identity: what every backend request carries."""
+    origin = originator()
+    headers = {"Authorization": f"Bearer {token}", "originator": origin, "User-Agent": user_agent(origin)}
+    if account_id:
+        headers["ChatGPT-Account-Id"] = account_id
+    return headers
+
+
+def _base(url: str) -> str:
+    # Accept the Responses URL as well as the base: users paste either.
+    return url.rstrip("/").removesuffix("/responses")
+
+
+def codex_base(api_base: str | None = None) -> str:
+    """The ChatGPT Codex backend base: explicit, else ``OPENAI_CODEX_API_BASE``, else chatgpt.com."""
+    return _base(api_base or os.environ.get("OPENAI_CODEX_API_BASE") or DEFAULT_CODEX_BASE)
+
+
+def openai_base(api_base: str | None = None) -> str:
+    """The OpenAI API base for API-key mode: explicit, else the env, else api.openai.com."""
+    return _base(api_base or os.environ.get("OPENAI_CODEX_OPENAI_BASE") or os.environ.get("OPENAI_BASE_URL")
+                 or DEFAULT_OPENAI_BASE)

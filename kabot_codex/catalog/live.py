@@ -7,7 +7,6 @@ keeps the last good list (and the bundled snapshot underneath it); it is reporte
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +15,9 @@ from kabot_codex import _fs
 from kabot_codex.catalog import store
 from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.errors import KabotError
-from kabot_codex.identity import CLIENT_VERSION, DEFAULT_CODEX_BASE, originator, user_agent
+from kabot_codex.identity import CLIENT_VERSION, client_headers, codex_base
 
 __all__ = [
-    "CLIENT_VERSION",
     "DEFAULT_TTL",
     "AccountView",
     "RefreshResult",
@@ -51,23 +49,12 @@ class RefreshResult:
 
 
 def codex_api_base(api_base: str | None = None) -> str:
-    """Return the Codex backend base: explicit, else ``OPENAI_CODEX_API_BASE``, else chatgpt.com."""
-    base = api_base or os.environ.get("OPENAI_CODEX_API_BASE") or DEFAULT_CODEX_BASE
-    base = base.rstrip("/")
-    # Accept a Responses URL too, the provider takes either.
-    return base[: -len("/responses")] if base.endswith("/responses") else base
+    """Return the Codex backend base the provider uses (explicit, env, default)."""
+    return codex_base(api_base)
 
 
 def _headers(token: str, account_id: str | None, etag: str | None) -> dict[str, str]:
-    origin = originator()
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "originator": origin,
-        "User-Agent": user_agent(origin),
-        "Accept": "application/json",
-    }
-    if account_id:
-        headers["ChatGPT-Account-Id"] = account_id
+    headers = {**client_headers(token, account_id), "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag
     return headers

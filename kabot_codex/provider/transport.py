@@ -8,7 +8,6 @@ async paths on short-lived loops).
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import weakref
 from typing import Any
@@ -16,12 +15,9 @@ from typing import Any
 import httpx
 
 from kabot_codex.auth.credentials import Credentials
-from kabot_codex.identity import CLIENT_VERSION, DEFAULT_CODEX_BASE, DEFAULT_OPENAI_BASE, originator, user_agent
+from kabot_codex.identity import client_headers, codex_base, openai_base
 
 __all__ = [
-    "CLIENT_VERSION",
-    "DEFAULT_CODEX_BASE",
-    "DEFAULT_OPENAI_BASE",
     "async_client",
     "build_headers",
     "endpoint",
@@ -71,30 +67,14 @@ def timeout_for(seconds: float | None) -> httpx.Timeout:
 
 def endpoint(credentials: Credentials, api_base: str | None) -> str:
     """Return the Responses URL: explicit ``api_base``, else the env, else the default."""
-    if api_base:
-        base = api_base
-    elif credentials.mode == "chatgpt":
-        base = os.environ.get("OPENAI_CODEX_API_BASE") or DEFAULT_CODEX_BASE
-    else:
-        base = (os.environ.get("OPENAI_CODEX_OPENAI_BASE") or os.environ.get("OPENAI_BASE_URL")
-                or DEFAULT_OPENAI_BASE)
-    base = base.rstrip("/")
-    return base if base.endswith("/responses") else base + "/responses"
+    base = codex_base(api_base) if credentials.mode == "chatgpt" else openai_base(api_base)
+    return base + "/responses"
 
 
 def build_headers(credentials: Credentials, session_id: str, extra: dict[str, str] | None) -> dict[str, str]:
     """Return the request headers the backend expects (codex-protocol.md §6.1)."""
-    origin = originator()
-    headers = {
-        "Authorization": f"Bearer {credentials.token}",
-        "Content-Type": "application/json",
-        "Accept": "text/event-stream",
-        "originator": origin,
-        "User-Agent": user_agent(origin),
-        "session_id": session_id,
-    }
-    if credentials.mode == "chatgpt" and credentials.account_id:
-        headers["ChatGPT-Account-Id"] = credentials.account_id
+    headers = client_headers(credentials.token, credentials.account_id if credentials.mode == "chatgpt" else None)
+    headers.update({"Content-Type": "application/json", "Accept": "text/event-stream", "session_id": session_id})
     if extra:
         headers.update({k: v for k, v in extra.items() if k.lower() != "authorization"})
     return headers

@@ -9,8 +9,9 @@ import pytest
 from kabot_codex import catalog
 from kabot_codex.catalog import store
 from kabot_codex.catalog.account import current_account
-from kabot_codex.catalog.live import CLIENT_VERSION, refresh_catalog
+from kabot_codex.catalog.live import refresh_catalog
 from kabot_codex.emulator import EmulatorControl
+from kabot_codex.identity import CLIENT_VERSION
 from tests.catalog.helpers import login_to
 
 
