@@ -206,7 +206,9 @@ class ProfileSession:
         return snap.tokens.access_token != rejected.token and state is not Freshness.EXPIRED
 
     def _refresh(self, rejected: Credentials | None) -> Credentials:
-        snap = self._reload()
+        # The cached snapshot re-reads itself if its files changed (stat check); the re-read
+        # that matters comes after taking the lock, in _refresh_locked.
+        snap = self._current()
         if self._good_enough(snap, rejected, time.time()):
             return snap.credentials  # another thread or process already refreshed
         if snap.tokens is None:

@@ -55,14 +55,6 @@ class TokenSet:
             return Freshness.STALE
         return Freshness.FRESH
 
-    def fresh_until(self, window: float = REFRESH_WINDOW) -> float:
-        """Return the epoch time from which ``state()`` is no longer FRESH (inf if unknown)."""
-        if self.expires_at is None:
-            if self.last_refresh is None:
-                return float("-inf")
-            return self.last_refresh + NO_EXPIRY_MAX_AGE
-        return self.expires_at - window
-
     @property
     def email(self) -> str | None:
         """The account e-mail from the id or access token claims."""
