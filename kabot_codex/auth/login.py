@@ -116,11 +116,7 @@ def _codex_profile(console: Console, path: str | os.PathLike[str] | None, copy: 
         "refresh the Codex CLI's copy stops working, so run `codex login` there again "
         "(or use link mode, the default, to share one login)."
     )
-    return AuthProfile(
-        method="codex-copy", access_token=tokens.access_token, refresh_token=tokens.refresh_token,
-        id_token=tokens.id_token, account_id=tokens.account_id, expires_at=tokens.expires_at,
-        email=tokens.email, plan=tokens.plan, last_refresh=tokens.last_refresh, created_at=now,
-    )
+    return _token_profile("codex-copy", tokens)
 
 
 def _save(name: str, profile: AuthProfile) -> AuthProfile:
