@@ -287,16 +287,11 @@ def _setup_builtin(codex_base: str, tokens: dict[str, Any], token_dir: Path) -> 
 
 def _setup_ours(codex_base: str, auth_base: str, tokens: dict[str, Any]) -> None:
     from kabot_codex import catalog
-    from kabot_codex.config import AuthProfile, edit_config
+    from kabot_codex.auth.login import save_token_login
 
     os.environ["OPENAI_CODEX_API_BASE"] = codex_base
     os.environ["OPENAI_CODEX_AUTH_BASE"] = auth_base
-    with edit_config() as cfg:
-        cfg.codex.profiles["default"] = AuthProfile(
-            method="browser", access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-            id_token=tokens["id_token"], account_id=tokens["account_id"],
-            expires_at=time.time() + float(tokens["expires_in"]))
-        cfg.codex.active_profile = "default"
+    save_token_login(tokens)
     catalog.reload()
 
 

@@ -10,12 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from kabot_codex.config import AuthProfile, edit_config
+from kabot_codex.auth.login import save_token_login
 from kabot_codex.smoke.cli import OFFLINE_NOTICE
 
 TIMEOUT_S = 120
@@ -63,12 +62,7 @@ def test_retired_model_fails_and_points_at_kabot_models(kabot_home: Path) -> Non
 
 
 def _save_login(tokens: dict) -> None:
-    with edit_config() as cfg:
-        cfg.codex.profiles["default"] = AuthProfile(
-            method="browser", access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-            id_token=tokens["id_token"], account_id=tokens["account_id"],
-            expires_at=time.time() + tokens["expires_in"])
-        cfg.codex.active_profile = "default"
+    save_token_login(tokens)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from kabot_codex.auth.tokens import Freshness, TokenSet
 from kabot_codex.config import AuthProfile, config_path, edit_config, load_config
 from kabot_codex.errors import AuthError, ConfigError, LoginError, NotLoggedInError
 
-__all__ = ["METHODS", "logout", "run_login", "status"]
+__all__ = ["METHODS", "logout", "run_login", "save_token_login", "status"]
 
 METHODS = ("browser", "device", "codex", "api-key")
 
@@ -91,6 +92,22 @@ def _token_profile(method: str, tokens: TokenSet) -> AuthProfile:
         id_token=tokens.id_token, account_id=tokens.account_id, expires_at=tokens.expires_at,
         email=tokens.email, plan=tokens.plan, last_refresh=tokens.last_refresh or now, created_at=now,
     )
+
+
+def save_token_login(tokens: Mapping[str, Any], *, profile: str = "default", method: str = "browser",
+                     active: bool = True) -> AuthProfile:
+    """Store a token-endpoint response as profile ``profile``, exactly as a login stores it.
+
+    For tokens obtained elsewhere — the emulator's ``mint_tokens()`` in the offline smoke,
+    benchmarks and tests. Unlike an interactive login it revokes nothing it replaces.
+    """
+    stored = _token_profile(method, TokenSet.from_token_response(tokens, now=time.time()))
+    with edit_config() as config:
+        config.codex.profiles[profile] = stored
+        if active:
+            config.codex.active_profile = profile
+    reset_sessions()
+    return stored
 
 
 def _codex_profile(console: Console, path: str | os.PathLike[str] | None, copy: bool) -> AuthProfile:

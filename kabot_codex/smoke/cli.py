@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,7 +98,7 @@ def choose_model(explicit: str | None, *, api_key_mode: bool = False) -> tuple[s
 @contextlib.contextmanager
 def offline_environment() -> Iterator[Any]:
     """Start the emulator and log a throw-away profile in to it; restore everything afterwards."""
-    from kabot_codex.config import AuthProfile, edit_config
+    from kabot_codex.auth.login import save_token_login
     from kabot_codex.emulator import run_emulator_process
 
     names = (*OFFLINE_SCRUB, "KABOT_HOME")
@@ -110,13 +109,7 @@ def offline_environment() -> Iterator[Any]:
                 os.environ.pop(name, None)
             os.environ.update(KABOT_HOME=home, OPENAI_CODEX_API_BASE=emu.codex_base,
                               OPENAI_CODEX_AUTH_BASE=emu.auth_base, OPENAI_CODEX_OPENAI_BASE=emu.openai_base)
-            tokens = emu.mint_tokens(ttl=3600)
-            with edit_config() as cfg:
-                cfg.codex.profiles["default"] = AuthProfile(
-                    method="browser", access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-                    id_token=tokens["id_token"], account_id=tokens["account_id"],
-                    expires_at=time.time() + float(tokens["expires_in"]), plan="plus", created_at=time.time())
-                cfg.codex.active_profile = "default"
+            save_token_login(emu.mint_tokens(ttl=3600))
             _forget_process_state()
             yield emu
     finally:

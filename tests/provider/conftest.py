@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from kabot_codex import state
-from kabot_codex.config import AuthProfile, edit_config
+from kabot_codex.auth.login import save_token_login
 
 
 @pytest.fixture(autouse=True)
@@ -20,17 +18,7 @@ def _fresh_provider_state():
 
 
 def save_profile(tokens: dict, name: str = "default", *, active: bool = True) -> None:
-    with edit_config() as cfg:
-        cfg.codex.profiles[name] = AuthProfile(
-            method="browser",
-            access_token=tokens["access_token"],
-            refresh_token=tokens["refresh_token"],
-            id_token=tokens["id_token"],
-            account_id=tokens["account_id"],
-            expires_at=time.time() + tokens["expires_in"],
-        )
-        if active:
-            cfg.codex.active_profile = name
+    save_token_login(tokens, profile=name, active=active)
 
 
 @pytest.fixture
