@@ -23,6 +23,8 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
 
+from kabot_codex.emulator.replies import split_text
+
 __all__ = ["BENCH_TEXT", "CHUNKS", "MESSAGES", "MODEL_SLUG", "FloorLLM", "Impl", "build_impls", "floor_chunks"]
 
 #: The one reply every implementation gets: the emulator splits it into CHUNKS text deltas.
@@ -130,20 +132,8 @@ def _raw(codex_base: str, tokens: dict[str, Any]) -> Impl:
 # -- (b) floor ---------------------------------------------------------------------------------
 def floor_chunks(model: str) -> Iterator[ModelResponseStream]:
     """Yield what our provider yields for this reply: 20 text chunks, a usage chunk, a finish chunk."""
-    # Even split, the way the emulator cuts the same text into CHUNKS deltas.
-    size, extra = divmod(len(BENCH_TEXT), CHUNKS)
-    start = 0
-    for i in range(CHUNKS):
-        end = start + size + (1 if i < extra else 0)
-        piece, start = BENCH_TEXT[start:end], end
-        yield ModelResponseStream(id="chatcmpl-floor", model=model, choices=[
-            StreamingChoices(index=0, delta=Delta(content=piece, role="assistant"), finish_reason=None)])
-    usage_chunk = ModelResponseStream(id="chatcmpl-floor", model=model,
-                                      choices=[StreamingChoices(index=0, delta=Delta(), finish_reason=None)])
-    usage_chunk.usage = litellm.Usage(**_FLOOR_USAGE)  # type: ignore[attr-defined]
-    yield usage_chunk
-    yield ModelResponseStream(id="chatcmpl-floor", model=model,
-                              choices=[StreamingChoices(index=0, delta=Delta(), finish_reason="stop")])
+    # The emulator's own splitter, so the floor's pieces are exactly the deltas the others get.
+    return _chunks_from(model, iter(split_text(BENCH_TEXT, CHUNKS)))
 
 
 class FloorLLM(CustomLLM):
