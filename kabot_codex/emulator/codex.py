@@ -60,8 +60,11 @@ def rate_limit_headers(app: App, account_id: str, plan: str) -> dict[str, str]:
     return headers
 
 
-def authenticate(app: App, ex: Exchange) -> Identity | None:
-    """Check bearer token and ``ChatGPT-Account-Id``; answer 401/403 and return None on failure."""
+def authenticate(app: App, ex: Exchange) -> tuple[Identity, dict[str, str]] | None:
+    """Check bearer token and ``ChatGPT-Account-Id``; answer 401/403 and return None on failure.
+
+    On success, return the identity and the rate-limit headers every reply to it carries.
+    """
     acct = app.state.account_snapshot()
     token = ex.bearer()
     check = app.tokens.check_access(token) if token else None
@@ -78,15 +81,15 @@ def authenticate(app: App, ex: Exchange) -> Identity | None:
     if ex.headers.get("chatgpt-account-id") != ident.account_id:
         ex.send_json(403, {"detail": {"code": "invalid_workspace_selected"}}, headers)
         return None
-    return ident
+    return ident, headers
 
 
 def _responses(app: App, ex: Exchange) -> None:
     app.state.count("codex.responses")
-    ident = authenticate(app, ex)
-    if ident is None:
+    admitted = authenticate(app, ex)
+    if admitted is None:
         return
-    headers = rate_limit_headers(app, ident.account_id, ident.plan)
+    ident, headers = admitted
     body = ex.try_json()
     if body is None and ex.body.strip():
         ex.send_json(400, {"detail": "We could not parse the JSON body of your request."}, headers)
@@ -127,10 +130,10 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 def _models(app: App, ex: Exchange) -> None:
     app.state.count("codex.models")
-    ident = authenticate(app, ex)
-    if ident is None:
+    admitted = authenticate(app, ex)
+    if admitted is None:
         return
-    headers = rate_limit_headers(app, ident.account_id, ident.plan)
+    ident, headers = admitted
     if apply_http_fault(ex, app.state.take_fault("models", None), "codex", headers):
         return
     allowed = app.state.account_snapshot().allowed_models()
@@ -162,10 +165,10 @@ def usage_snapshot(app: App, ident: Identity) -> dict[str, Any]:
 
 def _usage(app: App, ex: Exchange) -> None:
     app.state.count("codex.usage")
-    ident = authenticate(app, ex)
-    if ident is None:
+    admitted = authenticate(app, ex)
+    if admitted is None:
         return
-    headers = rate_limit_headers(app, ident.account_id, ident.plan)
+    ident, headers = admitted
     if apply_http_fault(ex, app.state.take_fault("usage", None), "codex", headers):
         return
     ex.send_json(200, usage_snapshot(app, ident), headers)
