@@ -22,17 +22,24 @@ if TYPE_CHECKING:
     from kabot_codex.provider.handler import CodexLLM
 
 
+#: Commands that import this package but either never call LiteLLM (the emulator) or register
+#: it only when a subcommand needs it (the `kabot` CLI): they should not pay LiteLLM's ~3 s
+#: import just to start or to print `--help`.
+_LAZY_MODULES = ("kabot_codex.emulator", "kabot_codex.wizard.cli")
+_LAZY_SCRIPTS = ("kabot", "kabot.exe", "kabot-script.py")
 
-def _started_as_emulator() -> bool:
-    # `python -m kabot_codex.emulator` imports this package first; the emulator never calls
-    # LiteLLM, so it should not pay LiteLLM's ~3 s import to start.
+
+def _started_as_lazy_command() -> bool:
     argv = list(getattr(sys, "orig_argv", ()))
-    return "-m" in argv and argv[argv.index("-m") + 1:argv.index("-m") + 2] == ["kabot_codex.emulator"]
+    if "-m" in argv:
+        return argv[argv.index("-m") + 1:argv.index("-m") + 2] in [[module] for module in _LAZY_MODULES]
+    # The `kabot` console script imports `kabot_codex.wizard.cli`, so this package is imported
+    # before any code of the CLI runs: the script's name is the only early signal.
+    return bool(sys.argv) and os.path.basename(sys.argv[0]) in _LAZY_SCRIPTS
 
 
-# The `kabot` CLI sets this so `kabot --help` / `kabot status` do not pay LiteLLM's ~3 s import;
-# commands that call LiteLLM run `register()` themselves.
-_DEFER = os.environ.pop("_KABOT_CODEX_DEFER_REGISTER", "") == "1" or _started_as_emulator()
+# The emulator's child processes set the variable explicitly (tests, `run_emulator_process`).
+_DEFER = os.environ.pop("_KABOT_CODEX_DEFER_REGISTER", "") == "1" or _started_as_lazy_command()
 
 
 def register() -> CodexLLM:

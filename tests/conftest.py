@@ -17,6 +17,16 @@ import pytest
 
 from kabot_codex.config import CREDENTIAL_ENV
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    import importlib.util
+
+    # The wizard installs as `kabot_codex.wizard` (mapped from the repository's `wizard/` folder);
+    # an editable install made before that mapping existed cannot import it.
+    if importlib.util.find_spec("kabot_codex.wizard") is None:
+        pytest.exit("kabot_codex.wizard is not importable: the editable install predates the package "
+                    "mapping; run `.venv/bin/pip install --no-deps -e .` and rerun", returncode=4)
+
 if TYPE_CHECKING:
     from kabot_codex.emulator import EmulatorControl
 

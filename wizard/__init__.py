@@ -1,7 +1,7 @@
 """``kabot setup``: log in, choose the primary model and its fallbacks, save the order.
 
-Nothing is imported eagerly: ``wizard.cli`` must run before ``kabot_codex`` is imported so the
-CLI can defer LiteLLM registration (keeps ``kabot --help`` fast).
+Installed as ``kabot_codex.wizard`` (the repository keeps it in its own ``wizard/`` folder; see
+``[tool.setuptools.package-dir]``). Nothing is imported eagerly, so ``kabot --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ __all__ = ["SetupOptions", "SetupResult", "run_setup"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from wizard import flow
+        from . import flow
 
         return getattr(flow, name)
     raise AttributeError(name)

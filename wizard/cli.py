@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
-# Keep `kabot --help` fast: kabot_codex registers with LiteLLM lazily under the CLI.
-os.environ["_KABOT_CODEX_DEFER_REGISTER"] = "1"
-
-from kabot_codex.cli import cli  # noqa: E402
+# `kabot_codex/__init__.py` recognises the `kabot` command and skips the eager LiteLLM
+# registration, which keeps `kabot --help` fast; commands that call LiteLLM register themselves.
+from kabot_codex.cli import cli
 
 __all__ = ["main"]
 
@@ -15,9 +12,9 @@ __all__ = ["main"]
 def main() -> None:
     """Run the ``kabot`` command line."""
     try:
-        import wizard.setup_command  # noqa: F401  (registers `kabot setup` on `cli`)
+        from . import setup_command  # noqa: F401  (registers `kabot setup` on `cli`)
     except ModuleNotFoundError as exc:
-        if exc.name != "wizard.setup_command":
+        if exc.name != f"{__package__}.setup_command":
             raise
     cli(prog_name="kabot")
 

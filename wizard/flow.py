@@ -25,11 +25,12 @@ from kabot_codex.catalog.live import refresh_catalog
 from kabot_codex.config import KabotConfig, load_config
 from kabot_codex.errors import NotLoggedInError, WizardError
 from kabot_codex.routing import openai_credentials
-from wizard import questions as Q
-from wizard.apply import apply_setup
-from wizard.choices import ModelRow, default_order, model_rows, status_of
-from wizard.prompter import Prompter
-from wizard.ui import show_current, show_probes, show_snippet
+
+from . import questions as Q
+from .apply import apply_setup
+from .choices import ModelRow, default_order, model_rows, status_of
+from .prompter import Prompter
+from .ui import show_current, show_probes, show_snippet
 
 __all__ = ["SetupOptions", "SetupResult", "run_setup"]
 

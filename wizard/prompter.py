@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from kabot_codex.errors import InteractiveSessionRequired, SetupAborted
-from wizard.questions import Question
+
+from .questions import Question
 
 __all__ = ["NonInteractivePrompter", "Prompter", "QuestionaryPrompter", "ScriptedPrompter"]
 

@@ -11,7 +11,8 @@ from rich.console import Console
 from kabot_codex.cli import cli
 from kabot_codex.cli.errors import handle_errors
 from kabot_codex.errors import InteractiveSessionRequired
-from wizard.questions import LOGIN_METHODS
+
+from .questions import LOGIN_METHODS
 
 __all__ = ["setup"]
 
@@ -52,8 +53,8 @@ def setup(non_interactive: bool, login_method: str | None, api_key: str | None, 
       kabot setup --non-interactive --login keep --primary openai-codex/gpt-5.5 \\
                   --fallback openai/gpt-5.2-codex --fallback openai/gpt-4o-mini
     """
-    from wizard.flow import SetupOptions, run_setup
-    from wizard.prompter import NonInteractivePrompter, Prompter, QuestionaryPrompter
+    from .flow import SetupOptions, run_setup
+    from .prompter import NonInteractivePrompter, Prompter, QuestionaryPrompter
 
     with handle_errors():
         if not non_interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):

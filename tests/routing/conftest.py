@@ -10,8 +10,8 @@ import pytest
 from kabot_codex import state
 from kabot_codex.catalog import status, store
 from kabot_codex.emulator import EmulatorControl
+from kabot_codex.wizard.apply import apply_setup
 from tests.catalog.helpers import login_to
-from wizard.apply import apply_setup
 
 PRIMARY = "openai-codex/gpt-5.5"
 FALLBACKS = ["openai/gpt-5.2-codex", "openai/gpt-4o-mini"]

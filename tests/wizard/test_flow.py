@@ -10,9 +10,9 @@ from rich.console import Console
 
 from kabot_codex.config import config_path, edit_config, load_config
 from kabot_codex.errors import InteractiveSessionRequired, SetupAborted, WizardError
+from kabot_codex.wizard.flow import SetupOptions, run_setup
+from kabot_codex.wizard.prompter import NonInteractivePrompter, ScriptedPrompter
 from tests.catalog.helpers import save_profile
-from wizard.flow import SetupOptions, run_setup
-from wizard.prompter import NonInteractivePrompter, ScriptedPrompter
 
 S = ScriptedPrompter
 

@@ -10,8 +10,8 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from kabot_codex.errors import InteractiveSessionRequired, SetupAborted
-from wizard import questions as Q
-from wizard.prompter import NonInteractivePrompter, QuestionaryPrompter
+from kabot_codex.wizard import questions as Q
+from kabot_codex.wizard.prompter import NonInteractivePrompter, QuestionaryPrompter
 
 DOWN = "\x1b[B"
 ENTER = "\r"

@@ -33,7 +33,7 @@ def spawn(home: Path, emu: EmulatorControl) -> pexpect.spawn:
         # waits ~1 s for the reply.
         "PROMPT_TOOLKIT_NO_CPR": "1",
     })
-    return pexpect.spawn(sys.executable, ["-m", "wizard.cli", "setup"], env=env, encoding="utf-8",
+    return pexpect.spawn(sys.executable, ["-m", "kabot_codex.wizard.cli", "setup"], env=env, encoding="utf-8",
                          dimensions=(50, 160), timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
 
 

@@ -8,7 +8,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-import wizard.setup_command  # noqa: F401  (adds `setup` to the group)
+import kabot_codex.wizard.setup_command  # noqa: F401  (adds `setup` to the group)
 from kabot_codex.cli import cli
 from kabot_codex.config import config_path
 from kabot_codex.emulator import EmulatorControl
