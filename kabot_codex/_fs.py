@@ -1,8 +1,13 @@
-"""Atomic, private file writes and cross-process locks.
+"""Atomic, private file writes, cross-process locks, and reading files we may not trust.
 
 Every file kabot-codex writes (config, state, a linked Codex ``auth.json``) goes through
-``atomic_write_json`` so a reader never sees a torn file and a crash leaves either the old
-or the new content.
+``atomic_write_text`` so a reader never sees a torn file and a crash leaves either the old
+or the new content. A symlinked file is written through to its target (dotfiles setups), so
+the link survives and whatever else reads the target sees the new content.
+
+Reading distinguishes files the user owns (config, credentials: a damaged one is reported
+and kept) from caches we own (``state/``: a damaged one is set aside and rebuilt). Why and
+what is guaranteed: docs/internals/files.md and docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -10,9 +15,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
+import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +29,19 @@ from filelock import FileLock, Timeout
 
 from kabot_codex.errors import ConfigError
 
-__all__ = ["LockTimeout", "atomic_write_json", "atomic_write_text", "ensure_private_dir", "file_lock",
-           "merge_json_later", "read_json", "wait_for_writes"]
+__all__ = ["LockTimeout", "LockUnavailable", "atomic_write_json", "atomic_write_text", "ensure_private_dir",
+           "file_lock", "loose_permissions", "merge_json_later", "read_json", "read_state", "tighten_dir",
+           "wait_for_writes", "write_target"]
+
+log = logging.getLogger(__name__)
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 LockTimeout = Timeout
+
+
+class LockUnavailable(OSError):
+    """The lock file cannot be created or opened (read-only, full or foreign-owned directory)."""
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -37,8 +52,23 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, DIR_MODE)
 
 
+def write_target(path: Path) -> Path:
+    """Return the file a write to ``path`` must replace: the final target if ``path`` is a symlink.
+
+    Renaming over the link itself would turn it into a plain file and leave its target (the
+    dotfiles copy, the Codex CLI's own ``auth.json``) with stale data.
+    """
+    if not path.is_symlink():
+        return path
+    return Path(os.path.realpath(path))  # follows chains; a dangling link names the file to create
+
+
 def atomic_write_text(path: Path, text: str, *, mode: int = FILE_MODE) -> None:
-    """Write ``text`` to ``path`` atomically: temp file in the same dir, fsync, rename."""
+    """Write ``text`` to ``path`` atomically: temp file in the target's dir, fsync, rename.
+
+    A symlink is followed: its target is replaced (with ``mode``), the link is left alone.
+    """
+    path = write_target(path)
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -76,9 +106,14 @@ def read_json(path: Path, *, what: str = "file") -> Any | None:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"The {what} at {path} is not UTF-8 text (bad byte at offset {exc.start}); it was left untouched",
+            hint=f"fix or move {path} aside (JSON files must be UTF-8), then run the command again",
+        ) from None
     except OSError as exc:
         raise ConfigError(f"Cannot read the {what} at {path}: {exc.strerror}",
-                          hint="check the file's permissions") from exc
+                          hint=f"check the permissions of {path}") from None
     if not raw.strip():
         return None
     try:
@@ -88,16 +123,89 @@ def read_json(path: Path, *, what: str = "file") -> Any | None:
             f"The {what} at {path} is not valid JSON (line {exc.lineno}, column {exc.colno}); "
             "it was left untouched",
             hint=f"fix or move {path} aside, then run the command again",
-        ) from exc
+        ) from None
+
+
+def _set_aside(path: Path, why: str, what: str) -> None:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        log.warning("The %s at %s is damaged (%s) and could not be moved aside (%s); it is ignored",
+                    what, path, why, exc.strerror)
+        return
+    log.warning("The %s at %s was damaged (%s); moved it to %s and starting afresh (it is a cache)",
+                what, path, why, aside.name)
+
+
+def read_state(path: Path, *, what: str = "kabot state") -> dict[str, Any]:
+    """Return the JSON object in a cache file we own (``state/``); ``{}`` if absent or unusable.
+
+    A damaged file (not UTF-8, not JSON, not an object) is renamed ``<name>.corrupt-<UTC time>``
+    with a warning, so it is rebuilt instead of failing every call — and kept for a look. An
+    unreadable one (permissions) is ignored, never moved.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return {}  # absent, or unreadable (permissions): ignored, never moved
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        _set_aside(path, "not UTF-8", what)
+        return {}
+    except ValueError:
+        _set_aside(path, "not valid JSON", what)
+        return {}
+    if not isinstance(data, dict):
+        _set_aside(path, f"a JSON {type(data).__name__}, not an object", what)
+        return {}
+    return data
+
+
+def loose_permissions(path: Path) -> list[str]:
+    """Describe how ``path`` (a private file or dir) is open to other users, with the fix; [] if private."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    if not st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return []
+    kind, want = ("directory", DIR_MODE) if stat.S_ISDIR(st.st_mode) else ("file", FILE_MODE)
+    return [f"{path} is a {oct(stat.S_IMODE(st.st_mode))[2:]} {kind} that other users can read; "
+            f"kabot fixes it on its next write, or run `chmod {oct(want)[2:]} {path}`"]
+
+
+def tighten_dir(path: Path) -> None:
+    """Make ``path`` (a kabot home) 0700 if other users can reach into it; best effort."""
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            os.chmod(path, DIR_MODE)
 
 
 @contextlib.contextmanager
 def file_lock(path: Path, *, timeout: float = 30.0) -> Iterator[None]:
-    """Hold an exclusive cross-process lock on ``<path>.lock`` for the block."""
-    ensure_private_dir(path.parent)
-    lock = FileLock(str(path) + ".lock", timeout=timeout, mode=FILE_MODE)
-    with lock:
+    """Hold an exclusive cross-process lock on ``<path>.lock`` for the block.
+
+    Raises ``LockTimeout`` if another holder keeps it past ``timeout`` and ``LockUnavailable``
+    (an ``OSError`` naming the lock file) if the lock file cannot be created or opened.
+    """
+    lock_file = str(path) + ".lock"
+    lock = FileLock(lock_file, timeout=timeout, mode=FILE_MODE)
+    try:
+        ensure_private_dir(path.parent)
+        lock.acquire()
+    except Timeout:
+        raise
+    except OSError as exc:
+        raise LockUnavailable(exc.errno, exc.strerror, lock_file) from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 _writers: list[threading.Thread] = []
@@ -107,11 +215,7 @@ _writers_lock = threading.Lock()
 def _merge_json(path: Path, update: Callable[[dict[str, Any]], None]) -> None:
     try:
         with file_lock(path, timeout=2.0):
-            try:
-                current = read_json(path, what="kabot state")
-            except ConfigError:
-                current = None  # these files are caches: a damaged one is replaced, never fatal
-            current = current if isinstance(current, dict) else {}
+            current = read_state(path)  # a cache: a damaged one is set aside and rebuilt
             update(current)
             atomic_write_json(path, current)
     except (OSError, Timeout):

@@ -2,8 +2,13 @@
 
 ``$KABOT_HOME/config.json`` (default: the platform's user config dir for ``kabot``) holds
 credentials under ``providers["openai-codex"].profiles`` and the model order under
-``agents.defaults.model``. Keys this package does not know are kept on every write, so the
-file can be shared with kabot itself and with other tools.
+``agents.defaults.model``. Keys this package does not know are kept on every write (``null``
+values included), so the file can be shared with kabot itself and with other tools.
+
+Only our own section, ``providers["openai-codex"]``, is validated when the file is read.
+Other tools' provider sections are kept exactly as they are, whatever their shape, and the
+model order is checked when something asks for it (``AgentDefaults.model_order``): a broken
+setting elsewhere in the file must not stop a model call that does not use it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from kabot_codex import _fs
 from kabot_codex.errors import ConfigError
@@ -33,6 +46,7 @@ __all__ = [
     "edit_config",
     "kabot_home",
     "load_config",
+    "permission_warnings",
     "state_dir",
 ]
 
@@ -84,6 +98,21 @@ class _Open(BaseModel):
     # Unknown keys survive a load/save round trip: the file is shared with other tools.
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
+    @model_serializer(mode="wrap")
+    def _keep_foreign_nulls(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # The writer dumps with exclude_none (our unset fields stay out of the file), which would
+        # also drop another tool's `"key": null`; put those back.
+        data = handler(self)
+        if isinstance(data, dict):
+            for key, value in (self.__pydantic_extra__ or {}).items():
+                if value is None and key not in data:
+                    data[key] = None
+        return data
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> str:
+    return "; ".join(f"{prefix}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5])
+
 
 class AuthProfile(_Open):
     """One set of credentials. Secrets are excluded from ``repr``."""
@@ -132,13 +161,28 @@ class ModelOrder(_Open):
 class AgentDefaults(_Open):
     """Defaults shared by every agent."""
 
-    model: ModelOrder | str | None = None
+    # Checked by model_order(), not on load: a model call with explicit credentials and model
+    # has no use for it, and kabot itself may write shapes this package does not know yet.
+    model: Any = Field(default=None, description="a ModelOrder, a bare model string, or absent")
 
     def model_order(self) -> ModelOrder | None:
-        """Return the model setting as a ``ModelOrder`` (a bare string has no fallbacks)."""
-        if isinstance(self.model, str):
-            return ModelOrder(primary=self.model)
-        return self.model
+        """Return the model setting as a ``ModelOrder`` (a bare string has no fallbacks).
+
+        Raises ``ConfigError`` naming ``agents.defaults.model`` if the saved value is not one.
+        """
+        model = self.model
+        if model is None or isinstance(model, ModelOrder):
+            return model
+        if isinstance(model, str) and model:
+            return ModelOrder(primary=model)
+        try:
+            return ModelOrder.model_validate(model)
+        except ValidationError as exc:
+            problems = _problems(exc, "agents.defaults.model.") if isinstance(model, dict) else \
+                f"agents.defaults.model: a JSON {type(model).__name__}, not a model order"
+            raise ConfigError(f"The saved model order is invalid ({problems})",
+                              hint="rerun `kabot setup`, or fix agents.defaults.model in config.json "
+                                   '(e.g. {"primary": "openai-codex/gpt-5.5", "fallbacks": []})') from None
 
 
 class AgentsConfig(_Open):
@@ -150,14 +194,43 @@ class AgentsConfig(_Open):
 class KabotConfig(_Open):
     """The whole config file."""
 
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    # Values are ProviderConfig once used through provider(); other tools' sections stay raw.
+    providers: dict[str, Any] = Field(default_factory=dict)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    _path: Path | None = PrivateAttr(default=None)
 
     def provider(self, name: str) -> ProviderConfig:
-        """Return the provider section, creating an empty one if absent."""
+        """Return the provider section, creating an empty one if absent.
+
+        Raises ``ConfigError`` if the saved section is not a valid provider section.
+        """
+        section = self.providers.get(name)
+        if isinstance(section, ProviderConfig):
+            return section
+        where = f"providers.{name} in {self._path or 'config.json'}"
+        if section is None:
+            section = ProviderConfig()
+        elif not isinstance(section, dict):
+            raise ConfigError(f"{where} is a JSON {type(section).__name__}, not an object; it was left untouched",
+                              hint=f"fix or remove providers.{name} in {self._path or 'config.json'}")
+        else:
+            try:
+                section = ProviderConfig.model_validate(section)
+            except ValidationError as exc:
+                raise ConfigError(f"{self._path or 'config.json'} has invalid settings "
+                                  f"({_problems(exc, f'providers.{name}.')}); it was left untouched",
+                                  hint=f"fix {self._path or 'config.json'} or rerun `kabot login`") from None
+        self.providers[name] = section
+        return section
+
+    def existing_provider(self, name: str) -> ProviderConfig | None:
+        """Return the provider section if the file has a usable one, else ``None`` (never raises)."""
         if name not in self.providers:
-            self.providers[name] = ProviderConfig()
-        return self.providers[name]
+            return None
+        try:
+            return self.provider(name)
+        except ConfigError:
+            return None  # another tool's section in a shape we do not use
 
     @property
     def codex(self) -> ProviderConfig:
@@ -169,16 +242,17 @@ def _parse(data: Any, path: Path) -> KabotConfig:
     if data is None:
         return KabotConfig()
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object; it was left untouched",
-                          hint=f"fix or move {path} aside")
+        raise ConfigError(f"{path} must hold a JSON object, not a JSON {type(data).__name__}; "
+                          "it was left untouched", hint=f"fix or move {path} aside")
     try:
-        return KabotConfig.model_validate(data)
+        config = KabotConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
-        )
-        raise ConfigError(f"{path} has invalid settings ({problems}); it was left untouched",
-                          hint=f"fix {path} or rerun `kabot setup`") from exc
+        raise ConfigError(f"{path} has invalid settings ({_problems(exc)}); it was left untouched",
+                          hint=f"fix {path} or rerun `kabot setup`") from None
+    config._path = path
+    if CODEX_PROVIDER in config.providers:
+        config.provider(CODEX_PROVIDER)  # our own section is checked now: every caller needs it
+    return config
 
 
 def load_config(path: Path | None = None) -> KabotConfig:
@@ -191,13 +265,20 @@ def _dump(config: KabotConfig) -> dict[str, Any]:
     return config.model_dump(mode="json", exclude_none=True)
 
 
+def permission_warnings(path: Path | None = None) -> list[str]:
+    """Say (with the fix) if the config file or its directory is open to other users."""
+    path = path or config_path()
+    return _fs.loose_permissions(path.parent) + _fs.loose_permissions(_fs.write_target(path))
+
+
 @contextlib.contextmanager
 def edit_config(path: Path | None = None, *, timeout: float = 30.0) -> Iterator[KabotConfig]:
     """Load, let the caller change, then atomically save the config — the only config writer.
 
     The file is locked for the whole block so concurrent editors (another process refreshing a
     token, the wizard) never lose each other's changes. If the block raises, nothing is written.
-    A corrupt file raises ``ConfigError`` and is never overwritten.
+    A corrupt file raises ``ConfigError`` and is never overwritten. A symlinked file is written
+    through to its target; the file ends up 0600 and the kabot home 0700 (fixing looser modes).
     """
     path = path or config_path()
     with _fs.file_lock(path, timeout=timeout):
@@ -205,6 +286,7 @@ def edit_config(path: Path | None = None, *, timeout: float = 30.0) -> Iterator[
         before = _dump(config)
         yield config
         # Re-validate: assignments inside the block may have bypassed nested validation.
-        after = _dump(KabotConfig.model_validate(_dump(config)))
-        if after != before or not path.exists():
+        after = _dump(_parse(_dump(config), path))
+        if after != before or not path.exists() or _fs.loose_permissions(_fs.write_target(path)):
             _fs.atomic_write_json(path, after)
+        _fs.tighten_dir(path.parent)

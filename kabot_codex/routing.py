@@ -56,7 +56,7 @@ def normalise(model: str) -> str:
 def openai_credentials(config: KabotConfig | None = None) -> tuple[str | None, str | None]:
     """Return ``(api_key, api_base)`` for ``openai/*``: environment first, then the config."""
     config = config or load_config()
-    section = config.providers.get("openai")
+    section = config.existing_provider("openai")
     key = os.environ.get("OPENAI_API_KEY") or (section.api_key if section else None)
     base = (os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
             or (section.api_base if section else None))

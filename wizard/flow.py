@@ -23,7 +23,7 @@ from rich.console import Console
 from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.catalog.live import refresh_catalog
 from kabot_codex.config import KabotConfig, load_config
-from kabot_codex.errors import NotLoggedInError, WizardError
+from kabot_codex.errors import ConfigError, NotLoggedInError, WizardError
 from kabot_codex.routing import openai_credentials
 
 from . import questions as Q
@@ -117,14 +117,17 @@ class _Resolver:
 
 
 def _existing_answers(config: KabotConfig) -> dict[str, Any]:
-    order = config.agents.defaults.model_order()
+    try:
+        order = config.agents.defaults.model_order()
+    except ConfigError:
+        return {}  # an invalid saved order is what this run replaces
     if order is None:
         return {}
     return {"primary": order.primary, "fallbacks": list(order.fallbacks)}
 
 
 def _logged_in(config: KabotConfig, profile: str) -> bool:
-    codex = config.providers.get("openai-codex")
+    codex = config.existing_provider("openai-codex")
     return bool(codex and profile in codex.profiles)
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from kabot_codex.catalog.account import AccountView
 from kabot_codex.config import KabotConfig
+from kabot_codex.errors import ConfigError
 
 if TYPE_CHECKING:
     from kabot_codex.catalog.probe import ProbeResult
@@ -21,7 +22,7 @@ __all__ = ["show_current", "show_probes", "show_snippet"]
 
 def show_current(console: Console, config: KabotConfig, account: AccountView, profile: str) -> None:
     """Print what is configured now (login, order), without secrets."""
-    codex = config.providers.get("openai-codex")
+    codex = config.existing_provider("openai-codex")
     stored = codex.profiles.get(profile) if codex else None
     if stored is None:
         login = "not logged in"
@@ -29,14 +30,19 @@ def show_current(console: Console, config: KabotConfig, account: AccountView, pr
         who = f" as {stored.email}" if stored.email else ""
         plan = f", {stored.plan} plan" if stored.plan else ""
         login = f"{stored.method}{who}{plan} (profile {profile})"
-    order = config.agents.defaults.model_order()
     lines = [f"login:     {login}"]
+    try:
+        order = config.agents.defaults.model_order()
+    except ConfigError:
+        order = None
+        lines.append("model:     the saved order is invalid; this setup replaces it")
     if order is None:
-        lines.append("model:     not set")
+        if len(lines) == 1:
+            lines.append("model:     not set")
     else:
         lines.append(f"primary:   {order.primary}")
         lines.append(f"fallbacks: {', '.join(order.fallbacks) or 'none'}")
-    openai = config.providers.get("openai")
+    openai = config.existing_provider("openai")
     if openai and openai.api_key:
         lines.append("openai:    API key saved for openai/* models")
     console.print(Panel("\n".join(lines), title="Current setup", title_align="left", expand=False),
