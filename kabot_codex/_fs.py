@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -30,8 +31,8 @@ from filelock import FileLock, Timeout
 from kabot_codex.errors import ConfigError
 
 __all__ = ["LockTimeout", "LockUnavailable", "atomic_write_json", "atomic_write_text", "ensure_private_dir",
-           "file_lock", "loose_permissions", "merge_json_later", "read_json", "read_state", "tighten_dir",
-           "wait_for_writes", "write_target"]
+           "file_lock", "json_type", "loose_permissions", "merge_json_later", "read_json", "read_state", "tighten_dir",
+           "wait_for_writes", "write_fix", "write_target"]
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +162,28 @@ def read_state(path: Path, *, what: str = "kabot state") -> dict[str, Any]:
         _set_aside(path, "not valid JSON", what)
         return {}
     if not isinstance(data, dict):
-        _set_aside(path, f"a JSON {type(data).__name__}, not an object", what)
+        _set_aside(path, f"a JSON {json_type(data)}, not an object", what)
         return {}
     return data
+
+
+def json_type(value: Any) -> str:
+    """Name ``value``'s JSON type (for messages that must not echo the value itself)."""
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def write_fix(exc: OSError, path: Path) -> str:
+    """The fix for a failed write of ``path``, by cause."""
+    where = path.parent
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return f"free some space on the file system holding {where}"
+    if exc.errno == errno.EROFS:
+        return (f"{where} is on a read-only file system: remount it read-write, or set KABOT_HOME "
+                "to a writable directory")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"make {where} and {path.name} writable by this user (see `ls -ld {where}`)"
+    return f"check that {where} is writable"
 
 
 def loose_permissions(path: Path) -> list[str]:

@@ -179,7 +179,7 @@ class AgentDefaults(_Open):
             return ModelOrder.model_validate(model)
         except ValidationError as exc:
             problems = _problems(exc, "agents.defaults.model.") if isinstance(model, dict) else \
-                f"agents.defaults.model: a JSON {type(model).__name__}, not a model order"
+                f"agents.defaults.model: a JSON {_fs.json_type(model)}, not a model order"
             raise ConfigError(f"The saved model order is invalid ({problems})",
                               hint="rerun `kabot setup`, or fix agents.defaults.model in config.json "
                                    '(e.g. {"primary": "openai-codex/gpt-5.5", "fallbacks": []})') from None
@@ -211,7 +211,7 @@ class KabotConfig(_Open):
         if section is None:
             section = ProviderConfig()
         elif not isinstance(section, dict):
-            raise ConfigError(f"{where} is a JSON {type(section).__name__}, not an object; it was left untouched",
+            raise ConfigError(f"{where} is a JSON {_fs.json_type(section)}, not an object; it was left untouched",
                               hint=f"fix or remove providers.{name} in {self._path or 'config.json'}")
         else:
             try:
@@ -242,7 +242,7 @@ def _parse(data: Any, path: Path) -> KabotConfig:
     if data is None:
         return KabotConfig()
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object, not a JSON {type(data).__name__}; "
+        raise ConfigError(f"{path} must hold a JSON object, not a JSON {_fs.json_type(data)}; "
                           "it was left untouched", hint=f"fix or move {path} aside")
     try:
         config = KabotConfig.model_validate(data)

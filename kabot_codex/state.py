@@ -63,10 +63,8 @@ def record_rate_limits(profile: str | None, account_key: str, snapshot: dict[str
 
 def last_rate_limits() -> dict[str, dict[str, Any]]:
     """Return the last snapshot per profile (this process's newest, else the persisted one)."""
-    try:
-        stored = _fs.read_json(_rate_limits_path(), what="rate-limit state") or {}
-    except Exception:
-        stored = {}
+    stored = {key: entry for key, entry in _fs.read_state(_rate_limits_path(), what="rate-limit state").items()
+              if isinstance(entry, dict)}
     with _lock:
         stored.update(_snapshots)
     return stored
@@ -82,10 +80,7 @@ def note_usage_limit(account_key: str, resets_at: float) -> None:
 def _load_persisted(path: Path) -> None:
     # Usage limits other processes hit: read once per state dir, on the first check.
     _loaded_from.add(path)
-    try:
-        stored = _fs.read_json(path, what="usage-limit state") or {}
-    except Exception:
-        return
+    stored = _fs.read_state(path, what="usage-limit state")
     now = time.time()
     with _lock:
         for key, until in stored.items():

@@ -67,6 +67,9 @@ def read_codex_auth(path: Path) -> CodexAuthFile:
             f"There is no Codex CLI login at {path} (Codex may keep it in the system keyring)",
             hint=f"{_RELOGIN_CODEX}; with Codex set `cli_auth_credentials_store = \"file\"`",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise CredentialFileError(f"The Codex CLI login at {path} is not UTF-8 text (bad byte at offset "
+                                  f"{exc.start}); it was left untouched", hint=_RELOGIN_CODEX) from None
     except OSError as exc:
         raise CredentialFileError(f"Cannot read the Codex CLI login at {path}: {exc.strerror}",
                                   hint="check the file's permissions") from None
@@ -83,11 +86,12 @@ def read_codex_auth(path: Path) -> CodexAuthFile:
     api_key = raw_key if isinstance(raw_key, str) and raw_key else None
     tokens: TokenSet | None = None
     block = data.get("tokens")
-    if mode != "apikey" and isinstance(block, dict) and isinstance(block.get("access_token"), str):
+    if mode != "apikey" and isinstance(block, dict) and block.get("access_token") is not None:
+        _check_strings(path, block, ("access_token", "refresh_token", "id_token", "account_id"))
         tokens = TokenSet.from_claims(
             block["access_token"],
             block.get("refresh_token") or None,
-            block.get("id_token") if isinstance(block.get("id_token"), str) else None,
+            block.get("id_token") or None,
             account_id=block.get("account_id") or None,
             last_refresh=_parse_time(data.get("last_refresh")),
         )
@@ -95,6 +99,16 @@ def read_codex_auth(path: Path) -> CodexAuthFile:
         raise CredentialFileError(f"The Codex CLI file at {path} holds neither a ChatGPT login nor a key",
                                   hint=_RELOGIN_CODEX)
     return CodexAuthFile(path=path, data=data, tokens=tokens, api_key=api_key)
+
+
+def _check_strings(path: Path, block: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        value = block.get(name)
+        if value is not None and not isinstance(value, str):
+            # Name the field and its JSON type, never the value: it may be a secret.
+            raise CredentialFileError(
+                f"The Codex CLI login at {path} is damaged: tokens.{name} is a JSON {_fs.json_type(value)}, "
+                "not a string; it was left untouched", hint=_RELOGIN_CODEX)
 
 
 def write_codex_tokens(path: Path, tokens: TokenSet, *, now: float, replacing: str | None = None) -> bool:

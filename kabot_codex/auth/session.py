@@ -10,6 +10,10 @@ is about refreshing exactly once:
 * across processes, a file lock per token store, and a re-read after taking it: whoever got
   there first already rotated the refresh token, and we use theirs;
 * the rotated tokens are written (atomically, 0600) before the new access token is returned;
+  if that write fails (full disk, read-only or foreign-owned directory) they are kept in
+  memory and used — the spent refresh token on disk is never used again — while the save is
+  retried on later calls and at exit, with a warning naming the file and the fix;
+* a refresh lock that cannot be created (read-only home) does not fail a still-valid token;
 * a permanent failure (reused / expired / revoked refresh token) raises
   ``ReloginRequiredError`` and is remembered, so no call hammers the issuer or loops.
 """
@@ -17,7 +21,10 @@ is about refreshing exactly once:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import contextlib
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -27,9 +34,16 @@ from pathlib import Path
 from kabot_codex import _fs
 from kabot_codex.auth.credentials import Credentials
 from kabot_codex.auth.store import Snapshot, fingerprint, load_snapshot, save_tokens
-from kabot_codex.auth.tokens import Freshness
+from kabot_codex.auth.tokens import Freshness, TokenSet
 from kabot_codex.config import config_path
-from kabot_codex.errors import NotLoggedInError, RefreshError, ReloginRequiredError
+from kabot_codex.errors import (
+    ConfigError,
+    CredentialFileError,
+    KabotError,
+    NotLoggedInError,
+    RefreshError,
+    ReloginRequiredError,
+)
 
 __all__ = ["ProfileSession", "reset_sessions", "session_for"]
 
@@ -42,7 +56,24 @@ TRANSIENT_BACKOFF = 30.0
 """After a transient refresh failure, keep using the still-valid token this long before
 trying again, so an issuer outage does not add a timeout to every call."""
 
+RESAVE_EVERY = 1.0
+"""After a failed save of refreshed tokens, the next call retries it at most this often."""
+
+WARN_EVERY = 60.0
+"""How often a save that keeps failing is warned about again."""
+
 _Flight = concurrent.futures.Future  # of Credentials
+
+
+@dataclasses.dataclass
+class _Unsaved:
+    """Refreshed tokens that only this process holds, because writing them failed."""
+
+    tokens: TokenSet
+    stored: Snapshot  # what the store still holds: its refresh token is spent
+    target: Path  # the file that could not be written
+    next_try: float  # monotonic
+    warned_at: float  # monotonic
 
 # One in-flight refresh per (token store, profile), shared by every session object pointing
 # at it — ``session_for(None)`` and ``session_for("default")`` may be the same profile.
@@ -63,6 +94,7 @@ class ProfileSession:
         self._snap: Snapshot | None = None
         self._dead: str | None = None  # digest of a refresh token that failed permanently
         self._retry_at = 0.0  # monotonic time before which a failed proactive refresh is not retried
+        self._unsaved: _Unsaved | None = None
 
     @property
     def profile(self) -> str | None:
@@ -82,12 +114,29 @@ class ProfileSession:
         return self._reload(path)
 
     def _reload(self, path: Path | None = None) -> Snapshot:
-        snap = load_snapshot(self._name, path)
+        snap = self._overlay(load_snapshot(self._name, path))
         self._snap = snap
         return snap
 
+    def _overlay(self, stored: Snapshot) -> Snapshot:
+        """Put tokens that could not be saved over the stored (spent) ones they replace."""
+        unsaved = self._unsaved
+        if unsaved is None:
+            return stored
+        spent = unsaved.stored.tokens.refresh_token if unsaved.stored.tokens else None
+        if stored.tokens is None or stored.tokens.refresh_token != spent or stored.linked != unsaved.stored.linked:
+            # The store moved on (a new login, a logout, the Codex CLI's own refresh): it wins.
+            log.warning("Profile %r changed on disk; dropping the refreshed tokens that could not be saved",
+                        stored.name)
+            self._forget_unsaved()
+            return stored
+        # Keep the store's fingerprint so the hot path still needs only a stat.
+        return dataclasses.replace(stored, tokens=unsaved.tokens)
+
     def _fast(self) -> Credentials | None:
         """Return the cached credentials if they need no refresh, else ``None``."""
+        if self._unsaved is not None and time.monotonic() >= self._unsaved.next_try:
+            return None  # retry the failed save (on the slow path, off the event loop)
         snap = self._current()
         if snap.tokens is None:
             return snap.credentials  # API key: nothing to refresh
@@ -206,6 +255,8 @@ class ProfileSession:
         return snap.tokens.access_token != rejected.token and state is not Freshness.EXPIRED
 
     def _refresh(self, rejected: Credentials | None) -> Credentials:
+        if self._unsaved is not None and time.monotonic() >= self._unsaved.next_try:
+            self._resave()
         # The cached snapshot re-reads itself if its files changed (stat check); the re-read
         # that matters comes after taking the lock, in _refresh_locked.
         snap = self._current()
@@ -215,12 +266,30 @@ class ProfileSession:
             raise NotLoggedInError(f"The backend rejected the API key of profile {snap.name!r} (HTTP 401)",
                                    hint=f"check the key, or {snap.relogin_hint().removeprefix('run ')}")
         self._check_alive(snap)
+        lock = contextlib.ExitStack()
         try:
-            with _fs.file_lock(snap.lock_path, timeout=LOCK_TIMEOUT):
-                return self._refresh_locked(rejected)
+            lock.enter_context(_fs.file_lock(snap.lock_path, timeout=LOCK_TIMEOUT))
         except _fs.LockTimeout:
             raise RefreshError(f"Timed out waiting for another process to refresh profile {snap.name!r}",
                                hint=f"if it persists, remove {snap.lock_path}.lock") from None
+        except _fs.LockUnavailable as exc:
+            return self._without_lock(snap, rejected, exc)
+        with lock:
+            return self._refresh_locked(rejected)
+
+    def _without_lock(self, snap: Snapshot, rejected: Credentials | None, exc: OSError) -> Credentials:
+        """No refresh without the lock: a refresh whose result cannot be kept would lose the login."""
+        assert snap.tokens is not None
+        lock_file = Path(exc.filename or f"{snap.lock_path}.lock")
+        why = f"its lock file {lock_file} cannot be created ({exc.strerror})"
+        fix = _fs.write_fix(exc, lock_file)
+        if rejected is None and snap.tokens.state(time.time()) is Freshness.STALE:
+            self._retry_at = time.monotonic() + TRANSIENT_BACKOFF
+            log.warning("Profile %r is due for a token refresh but %s; using the current token, which is "
+                        "still valid for a few minutes — %s", snap.name, why, fix)
+            return snap.credentials
+        raise CredentialFileError(f"The login of profile {snap.name!r} needs a token refresh, but {why}; "
+                                  "the stored token was left as it is", hint=fix)
 
     def _check_alive(self, snap: Snapshot) -> None:
         assert snap.tokens is not None
@@ -251,7 +320,8 @@ class ProfileSession:
             raise
         # Persist the rotated refresh token before the new access token leaves this function:
         # if we died after using it but before saving, the login would be lost.
-        saved = save_tokens(snap, fresh, now=now)
+        stored = self._unsaved.stored if self._unsaved is not None else snap
+        saved = self._save(stored, fresh, now)
         self._snap = None
         self._retry_at = 0.0
         if not saved:
@@ -260,6 +330,71 @@ class ProfileSession:
             return self._reload().credentials
         return Credentials(mode="chatgpt", token=fresh.access_token, account_id=fresh.account_id,
                            profile=snap.name)
+
+    # --- saving, and keeping what could not be saved ---------------------------------------------
+
+    def _save(self, stored: Snapshot, fresh: TokenSet, now: float) -> bool:
+        """Save ``fresh`` over ``stored``; on a failed write keep them in memory. False: the store moved on."""
+        target = _fs.write_target(stored.linked or stored.config)
+        error: Exception | None = None
+        for attempt in range(2):  # a second try right away: some failures pass (a write racing a cleanup)
+            try:
+                saved = save_tokens(stored, fresh, now=now)
+            except (OSError, ConfigError, _fs.LockTimeout) as exc:
+                error = exc
+                if attempt == 0:
+                    time.sleep(0.05)
+                continue
+            if self._unsaved is not None:
+                log.warning("Saved the refreshed login of profile %r to %s at last", stored.name, target)
+            self._forget_unsaved()
+            return saved
+        assert error is not None
+        self._keep_unsaved(stored, fresh, target, error)
+        return True
+
+    def _keep_unsaved(self, stored: Snapshot, fresh: TokenSet, target: Path, error: Exception) -> None:
+        mono = time.monotonic()
+        first = self._unsaved is None
+        warned_at = -WARN_EVERY if first else self._unsaved.warned_at  # type: ignore[union-attr]
+        self._unsaved = _Unsaved(fresh, stored, target, next_try=mono + RESAVE_EVERY, warned_at=warned_at)
+        with _unsaved_lock:
+            _unsaved_sessions.add(self)
+        if mono - warned_at >= WARN_EVERY:
+            self._unsaved.warned_at = mono
+            log.warning("Could not save the refreshed login of profile %r to %s: %s. This process keeps using "
+                        "the new tokens and retries the save; if it exits before a save succeeds, the login is "
+                        "lost and you must run `kabot login` — fix: %s",
+                        stored.name, target, _describe(error), _fix(error, target))
+
+    def _resave(self) -> None:
+        """Retry saving tokens kept in memory (under the refresh lock, so no refresh races it)."""
+        unsaved = self._unsaved
+        if unsaved is None:
+            return
+        try:
+            with _fs.file_lock(unsaved.stored.lock_path, timeout=5.0):
+                stored = load_snapshot(self._name, unsaved.stored.config)
+                if (stored.tokens is None or unsaved.stored.tokens is None
+                        or stored.tokens.refresh_token != unsaved.stored.tokens.refresh_token):
+                    self._overlay(stored)  # the store moved on: drop ours, with a warning
+                    self._snap = None
+                    return
+                self._save(stored, unsaved.tokens, unsaved.tokens.last_refresh or time.time())
+        except (OSError, KabotError, _fs.LockTimeout) as exc:
+            self._keep_unsaved(unsaved.stored, unsaved.tokens, unsaved.target, exc)
+        self._snap = None
+
+    def _forget_unsaved(self) -> None:
+        self._unsaved = None
+        with _unsaved_lock:
+            _unsaved_sessions.discard(self)
+
+    def save_pending(self) -> bool:
+        """Retry a failed save now; return True if nothing is left unsaved (at exit; tests)."""
+        if self._unsaved is not None:
+            self._resave()
+        return self._unsaved is None
 
     def _after_permanent_failure(self, snap: Snapshot, rejected: Credentials | None,
                                  err: ReloginRequiredError) -> Credentials:
@@ -281,8 +416,42 @@ class ProfileSession:
                                    hint=snap.relogin_hint()) from None
 
 
+def _describe(error: Exception) -> str:
+    if isinstance(error, KabotError):
+        return error.message
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return type(error).__name__
+
+
+def _fix(error: Exception, target: Path) -> str:
+    if isinstance(error, KabotError) and error.hint:
+        return error.hint
+    if isinstance(error, OSError) and not isinstance(error, KabotError):
+        return _fs.write_fix(error, target)
+    return f"check that {target.parent} is writable"
+
+
 _sessions: dict[str | None, ProfileSession] = {}
 _sessions_lock = threading.Lock()
+# Sessions holding tokens that could not be saved (kept even after reset_sessions, for the exit retry).
+_unsaved_sessions: set[ProfileSession] = set()
+_unsaved_lock = threading.Lock()
+
+
+def _save_pending_at_exit() -> None:
+    with _unsaved_lock:
+        pending = list(_unsaved_sessions)
+    for session in pending:
+        unsaved = session._unsaved
+        if unsaved is None or session.save_pending():
+            continue
+        log.error("The refreshed login of profile %r could not be saved to %s before exit; the stored refresh "
+                  "token is spent, so run `kabot login` once %s is writable", unsaved.stored.name,
+                  unsaved.target, unsaved.target.parent)
+
+
+atexit.register(_save_pending_at_exit)
 
 
 def session_for(name: str | None) -> ProfileSession:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kabot_codex import _fs
 from kabot_codex.auth.codex_file import read_codex_auth, write_codex_tokens
 from kabot_codex.auth.credentials import Credentials
 from kabot_codex.auth.tokens import TokenSet
@@ -80,8 +81,10 @@ class Snapshot:
     def lock_path(self) -> Path:
         """The file (``<this>.lock``) that serialises refreshes of these tokens across processes."""
         if self.linked is not None:
-            # Next to the Codex file, so every kabot home linking it shares the lock.
-            return self.linked.with_name(self.linked.name + ".kabot-refresh")
+            # Next to the Codex file (the link's target if it is a symlink), so every kabot home
+            # linking it shares the lock.
+            target = _fs.write_target(self.linked)
+            return target.with_name(target.name + ".kabot-refresh")
         safe = self.name if valid_profile_name(self.name) else hashlib.sha256(self.name.encode()).hexdigest()[:16]
         return self.config.parent / f"refresh-{safe}"
 
@@ -128,7 +131,8 @@ def save_tokens(snapshot: Snapshot, fresh: TokenSet, *, now: float) -> bool:
     """Persist refreshed tokens where ``snapshot`` came from; return False if the login changed.
 
     The caller holds the refresh lock. If the profile was logged out or replaced by a new login
-    while we refreshed, the newer state wins and nothing is written.
+    while we refreshed, the newer state wins and nothing is written. A write that fails raises
+    ``OSError`` (``CredentialFileError`` included) or ``ConfigError``; the caller keeps the tokens.
     """
     used = snapshot.tokens.refresh_token if snapshot.tokens else None
     if snapshot.linked is not None:

@@ -63,12 +63,7 @@ def status_path() -> Path:
 
 
 def _read_file() -> dict[str, dict[str, dict[str, Any]]]:
-    try:
-        data = _fs.read_json(status_path(), what="model status") or {}
-    except Exception:
-        return {}  # a damaged status file is a cache miss, not an error
-    if not isinstance(data, dict):
-        return {}
+    data = _fs.read_state(status_path(), what="model status")  # a damaged one is set aside and rebuilt
     return {k: dict(v) for k, v in data.items() if isinstance(v, dict)}
 
 

@@ -74,11 +74,8 @@ def bundled_specs() -> list[ModelSpec]:
 
 def read_live_cache() -> dict[str, Any]:
     """Return the live cache file's content (``{"accounts": {...}}``); empty if absent or damaged."""
-    try:
-        data = _fs.read_json(live_cache_path(), what="model catalog cache")
-    except Exception:
-        return {}  # a cache: a damaged file is ignored, never fatal
-    if not isinstance(data, dict) or not isinstance(data.get("accounts"), dict):
+    data = _fs.read_state(live_cache_path(), what="model catalog cache")  # damaged: set aside, rebuilt
+    if not isinstance(data.get("accounts"), dict):
         return {}
     return data
 
@@ -87,9 +84,15 @@ def _build() -> Catalog:
     snapshot, bundled = _load_bundle()
     specs = {spec.model: spec for spec in bundled}
     listed: dict[str, frozenset[str]] = {}
-    accounts = read_live_cache().get("accounts", {})
+    accounts = {key: entry for key, entry in read_live_cache().get("accounts", {}).items()
+                if isinstance(entry, dict)}  # a cache someone edited: skip what is not ours
+
+    def fetched_at(item: tuple[str, dict[str, Any]]) -> float:
+        when = item[1].get("fetched_at")
+        return float(when) if isinstance(when, (int, float)) else 0.0
+
     # Oldest fetch first so the newest account's view of a model wins.
-    for key, entry in sorted(accounts.items(), key=lambda kv: kv[1].get("fetched_at", 0)):
+    for key, entry in sorted(accounts.items(), key=fetched_at):
         models = entry.get("models")
         if not isinstance(models, list):
             continue

@@ -119,7 +119,7 @@ def _limits_text(entry: dict[str, Any] | None, now: float) -> str:
     parts = []
     for name in ("primary", "secondary"):
         window = entry.get(name)
-        if not isinstance(window, dict) or window.get("used_percent") is None:
+        if not isinstance(window, dict) or not isinstance(window.get("used_percent"), (int, float)):
             continue
         text = f"{_window_label(window.get('window_minutes'))} {window['used_percent']:.0f}%"
         reset_at = window.get("reset_at")
