@@ -195,8 +195,8 @@ def loose_permissions(path: Path) -> list[str]:
     if not st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         return []
     kind, want = ("directory", DIR_MODE) if stat.S_ISDIR(st.st_mode) else ("file", FILE_MODE)
-    return [f"{path} is a {oct(stat.S_IMODE(st.st_mode))[2:]} {kind} that other users can read; "
-            f"kabot fixes it on its next write, or run `chmod {oct(want)[2:]} {path}`"]
+    return [f"the {kind} {path} is open to other users (mode {oct(stat.S_IMODE(st.st_mode))[2:]}): kabot "
+            f"tightens it on its next write, or run `chmod {oct(want)[2:]} {path}`"]
 
 
 def tighten_dir(path: Path) -> None:

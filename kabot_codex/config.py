@@ -219,7 +219,8 @@ class KabotConfig(_Open):
             except ValidationError as exc:
                 raise ConfigError(f"{self._path or 'config.json'} has invalid settings "
                                   f"({_problems(exc, f'providers.{name}.')}); it was left untouched",
-                                  hint=f"fix {self._path or 'config.json'} or rerun `kabot login`") from None
+                                  hint=f"fix that setting in {self._path or 'config.json'}, or move the file "
+                                       "aside and run `kabot login` again") from None
         self.providers[name] = section
         return section
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kabot_codex import _fs
 from kabot_codex.config import KabotConfig, ModelOrder, load_config
+from kabot_codex.errors import ConfigError
 from kabot_codex.routing import ALIAS, fallback_map, model_list, normalise, saved_order
 
 __all__ = ["HANDLER_PATH", "proxy_config", "proxy_config_yaml", "write_proxy_config"]
@@ -61,5 +62,12 @@ def proxy_config_yaml(data: dict[str, Any], *, name: str = "config.yaml") -> str
 
 
 def write_proxy_config(path: Path, data: dict[str, Any]) -> None:
-    """Write the YAML atomically (0644: it holds no secrets and the Proxy may run as another user)."""
+    """Write the YAML atomically (0644: it holds no secrets and the Proxy may run as another user).
+
+    The directory must exist: creating it would hide a typo in ``--output`` (``ConfigError``).
+    """
+    target = _fs.write_target(path)
+    if not target.parent.is_dir():
+        raise ConfigError(f"The directory {target.parent} does not exist; nothing was written",
+                          hint=f"create it first (`mkdir -p {target.parent}`) or choose another --output")
     _fs.atomic_write_text(path, proxy_config_yaml(data, name=path.name), mode=0o644)

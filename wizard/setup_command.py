@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,24 +18,41 @@ from .questions import LOGIN_METHODS
 __all__ = ["setup"]
 
 
-def _read_secret(value: str | None) -> str | None:
+def _read_secret(value: str | None, flag: str) -> str | None:
     # "-" reads the key from stdin so it stays out of shell history and `ps`.
     if value == "-":
         return sys.stdin.readline().strip() or None
+    if value:
+        # Kept for scripts that already pass it, but never silently (docs/setup.md calls it unsafe).
+        Console(stderr=True).print(
+            f"[bold yellow]warning:[/] {flag} KEY puts the key in your shell history and in `ps` output for "
+            f"every user of this machine; use `{flag} -` and pipe the key in, or set OPENAI_API_KEY",
+            highlight=False)
     return value
+
+
+def _env_key(login_method: str | None) -> str | None:
+    # `--login api-key` without --api-key: the environment, like `kabot login --api-key`.
+    key = os.environ.get("OPENAI_API_KEY", "").strip() if login_method == "api-key" else ""
+    if key:
+        Console(stderr=True).print("Using the key in $OPENAI_API_KEY.")
+    return key or None
 
 
 @cli.command("setup")
 @click.option("--non-interactive", is_flag=True, help="Ask nothing; use flags, the current config and defaults.")
 @click.option("--login", "login_method", type=click.Choice(list(LOGIN_METHODS)), default=None,
               help="How to log in (keep = the current login).")
-@click.option("--api-key", default=None, help="OpenAI API key for --login api-key ('-' reads stdin).")
+@click.option("--api-key", default=None,
+              help="OpenAI API key for --login api-key: '-' reads it from stdin (a literal KEY is unsafe: "
+                   "visible in `ps` and shell history; default: $OPENAI_API_KEY or a hidden prompt).")
 @click.option("--primary", default=None, help="Primary model, e.g. openai-codex/gpt-5.5 (see `kabot models`).")
 @click.option("--fallback", "fallbacks", multiple=True, help="Fallback model, in order; repeat for more.")
 @click.option("--no-fallbacks", is_flag=True, help="Save the primary alone.")
 @click.option("--allow-unsupported", is_flag=True, default=None,
               help="Accept a primary marked unsupported for this account.")
-@click.option("--openai-api-key", default=None, help="Key for openai/* fallbacks ('-' reads stdin).")
+@click.option("--openai-api-key", default=None,
+              help="Key for openai/* fallbacks: '-' reads it from stdin (a literal KEY is unsafe, as for --api-key).")
 @click.option("--probe/--no-probe", default=None, help="Send one tiny request per chosen model.")
 @click.option("--profile", default="default", show_default=True, help="Credential profile to log in to.")
 @click.option("--no-browser", is_flag=True, help="Browser login: print the URL instead of opening it.")
@@ -68,9 +86,10 @@ def setup(non_interactive: bool, login_method: str | None, api_key: str | None, 
         login_options = {"browser": browser, "codex": codex_options}
         options = SetupOptions(
             non_interactive=non_interactive, profile=profile, login=login_method,
-            api_key=_read_secret(api_key), primary=primary,
+            api_key=_read_secret(api_key, "--api-key") or _env_key(login_method), primary=primary,
             fallbacks=[] if no_fallbacks else (list(fallbacks) or None),
-            allow_unsupported=allow_unsupported or None, openai_api_key=_read_secret(openai_api_key),
+            allow_unsupported=allow_unsupported or None,
+            openai_api_key=_read_secret(openai_api_key, "--openai-api-key"),
             probe=probe, login_options=login_options,
         )
         prompter: Prompter = NonInteractivePrompter() if non_interactive else QuestionaryPrompter()

@@ -139,13 +139,18 @@ def status(as_json: bool) -> None:
         import time
 
         from kabot_codex.auth.login import status as do_status
+        from kabot_codex.config import permission_warnings
 
         now = time.time()
         rows = do_status(now=now)
+        warnings = permission_warnings()
         if as_json:
             click.echo(json.dumps({"profiles": rows, "env_api_key": bool(os.environ.get("OPENAI_CODEX_API_KEY")),
-                                   "env_profile": os.environ.get("KABOT_PROFILE")}, indent=2))
+                                   "env_profile": os.environ.get("KABOT_PROFILE"), "warnings": warnings},
+                                  indent=2))
             return
+        for warning in warnings:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         if not rows:
             console.print("No logins yet: run `kabot login` (or `kabot setup`).")
             return
