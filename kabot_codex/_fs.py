@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import glob
 import json
 import logging
 import os
@@ -90,6 +91,21 @@ def atomic_write_text(path: Path, text: str, *, mode: int = FILE_MODE) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    _sweep_leftovers(path)
+
+
+STALE_TEMP_AGE = 600.0
+"""A temp file this old (seconds) belongs to no live writer: a write takes milliseconds."""
+
+
+def _sweep_leftovers(path: Path) -> None:
+    # A writer killed between mkstemp and rename leaves its temp file behind: private, but
+    # clutter that may hold tokens. Remove the ones no live writer can still own.
+    cutoff = time.time() - STALE_TEMP_AGE
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.lstat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def atomic_write_json(path: Path, data: Any, *, mode: int = FILE_MODE) -> None:

@@ -150,7 +150,7 @@ def status(as_json: bool) -> None:
                                   indent=2))
             return
         for warning in warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         if not rows:
             console.print("No logins yet: run `kabot login` (or `kabot setup`).")
             return

@@ -1,0 +1,70 @@
+"""Fixtures for the file-system reliability tests: the emulator, a clean session cache, and a
+way to run a worker inside a private mount namespace (root only; skipped elsewhere)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kabot_codex import state
+from kabot_codex.auth.session import reset_sessions
+from kabot_codex.catalog import status, store
+from kabot_codex.emulator import EmulatorControl
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    reset_sessions()
+    state.reset()
+    store.reload()
+    status.forget_statuses()
+    yield
+    reset_sessions()
+    state.reset()
+    store.reload()
+    status.forget_statuses()
+
+
+@pytest.fixture
+def on_emulator(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> EmulatorControl:
+    """The emulator, with the provider and the issuer pointed at it."""
+    monkeypatch.setenv("OPENAI_CODEX_API_BASE", emu.codex_base)
+    monkeypatch.setenv("OPENAI_CODEX_AUTH_BASE", emu.auth_base)
+    return emu
+
+
+@functools.cache
+def namespaces_work() -> str | None:
+    """``None`` if this process may mount a tmpfs in a private mount namespace, else why not."""
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt && umount /mnt"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"no private mount namespace here ({probe.stderr.strip() or probe.returncode})"
+    return None
+
+
+def run_in_namespace(args: dict[str, Any], env: dict[str, str], timeout: float = 120) -> dict[str, Any]:
+    """Run ``tests/files/fs_worker.py`` under ``unshare -m`` and return its JSON report."""
+    why = namespaces_work()
+    if why:
+        pytest.skip(why)
+    child_env = {**os.environ, **env, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+                 "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", PYTHON, "-m", "tests.files.fs_worker",
+                           json.dumps(args)], env=child_env, cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    report["stderr"] = done.stderr
+    return report
