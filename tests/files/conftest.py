@@ -66,5 +66,9 @@ def run_in_namespace(args: dict[str, Any], env: dict[str, str], timeout: float =
                           timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = os.environ.get("KABOT_RELIABILITY_FIGURES")  # docs/reliability.md quotes the last run
+    if figures:
+        with open(figures, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"scenario": args["scenario"], **report}) + "\n")
     report["stderr"] = done.stderr
     return report

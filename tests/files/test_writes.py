@@ -95,7 +95,7 @@ def saves_fail(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
         real(path, text, **kwargs)
 
     monkeypatch.setattr(_fs, "atomic_write_text", write)
-    monkeypatch.setattr(session_module, "RESAVE_EVERY", 0.0)
+    monkeypatch.setattr(session_module, "RESAVE_EVERY", 0.0, raising=False)
     return switch
 
 
