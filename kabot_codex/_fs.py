@@ -202,8 +202,19 @@ def write_fix(exc: OSError, path: Path) -> str:
     return f"check that {where} is writable"
 
 
+def _not_ours(path: Path) -> bool:
+    # KABOT_HOME may point at a directory we did not create (the home directory itself): its
+    # mode is the user's business.
+    try:
+        return path.is_dir() and path.resolve() == Path.home().resolve()
+    except (OSError, RuntimeError):
+        return True
+
+
 def loose_permissions(path: Path) -> list[str]:
     """Describe how ``path`` (a private file or dir) is open to other users, with the fix; [] if private."""
+    if _not_ours(path):
+        return []
     try:
         st = os.stat(path)
     except OSError:
@@ -217,6 +228,8 @@ def loose_permissions(path: Path) -> list[str]:
 
 def tighten_dir(path: Path) -> None:
     """Make ``path`` (a kabot home) 0700 if other users can reach into it; best effort."""
+    if _not_ours(path):
+        return
     with contextlib.suppress(OSError):
         if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             os.chmod(path, DIR_MODE)

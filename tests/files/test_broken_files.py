@@ -6,6 +6,7 @@ caches we own: a damaged one is set aside as ``<name>.corrupt-<time>`` and rebui
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from pytest_mock import MockerFixture
 
 import kabot_codex  # noqa: F401  registers the provider
+import wizard.setup_command  # noqa: F401  (adds `setup` to the group)
 from kabot_codex import state
 from kabot_codex.auth import store as store_module
 from kabot_codex.auth.login import run_login, save_token_login
@@ -74,10 +76,26 @@ def test_non_utf8_config_is_reported_everywhere_and_kept(on_emulator: EmulatorCo
     result = kabot("status")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "error:" in result.output and "UTF-8" in result.output and "fix:" in result.output
-    with pytest.raises(litellm.AuthenticationError) as call:
-        litellm.completion(model=MODEL, messages=hi())
-    assert_typed_auth_failure(call.value, str(path), "UTF-8", "move")
+    setup = kabot("setup", "--non-interactive", "--login", "keep")
+    assert setup.exit_code == 1 and "UTF-8" in setup.output and "Traceback" not in setup.output
+    for shape in ("completion", "stream", "acompletion", "astream"):
+        with pytest.raises(litellm.AuthenticationError) as call:
+            asyncio.run(call_shape(shape))
+        assert_typed_auth_failure(call.value, str(path), "UTF-8", "move")
     assert path.read_bytes() == NOT_UTF8  # reported, never replaced
+
+
+async def call_shape(shape: str) -> None:
+    if shape == "completion":
+        litellm.completion(model=MODEL, messages=hi())
+    elif shape == "stream":
+        for _ in litellm.completion(model=MODEL, messages=hi(), stream=True):
+            pass
+    elif shape == "acompletion":
+        await litellm.acompletion(model=MODEL, messages=hi())
+    else:
+        async for _ in await litellm.acompletion(model=MODEL, messages=hi(), stream=True):
+            pass
 
 
 def test_wrong_typed_config_fields_name_the_key(on_emulator: EmulatorControl) -> None:
