@@ -7,6 +7,7 @@ keeps the last good list (and the bundled snapshot underneath it); it is reporte
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ from kabot_codex.catalog import store
 from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.errors import KabotError
 from kabot_codex.identity import CLIENT_VERSION, client_headers, codex_base
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_TTL",
@@ -76,8 +79,14 @@ def _save_entry(account_key: str, entry: dict[str, Any]) -> None:
         _fs.atomic_write_json(path, data)
 
 
+def _seconds(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
 def _slugs(entry: dict[str, Any] | None) -> list[str]:
-    return [f"openai-codex/{m['slug']}" for m in (entry or {}).get("models", []) if isinstance(m, dict)]
+    models = (entry or {}).get("models")
+    return [f"openai-codex/{m['slug']}" for m in (models if isinstance(models, list) else [])
+            if isinstance(m, dict) and m.get("slug")]
 
 
 def refresh_catalog(
@@ -107,11 +116,13 @@ def refresh_catalog(
         return RefreshResult("skipped", error="the live model list needs a ChatGPT login (API-key mode)")
     key = creds.account_key
     previous = store.read_live_cache().get("accounts", {}).get(key)
+    if not isinstance(previous, dict):
+        previous = None  # a cache entry someone edited into another shape: fetch afresh
     now = time.time()
     if previous and not force:
-        if now - float(previous.get("fetched_at", 0)) < ttl:
+        if now - _seconds(previous.get("fetched_at")) < ttl:
             return RefreshResult("cached", key, _slugs(previous))
-        if now - float(previous.get("failed_at", 0)) < RETRY_AFTER_FAILURE:
+        if now - _seconds(previous.get("failed_at")) < RETRY_AFTER_FAILURE:
             return RefreshResult("failed", key, _slugs(previous), error=previous.get("last_error"))
 
     url = f"{codex_api_base(api_base)}/models"
@@ -156,7 +167,11 @@ def refresh_catalog(
         "models": models,
     }
     before, after = set(_slugs(previous)), _slugs(entry)
-    _save_entry(key, entry)
+    try:
+        _save_entry(key, entry)
+    except (OSError, _fs.LockTimeout) as exc:  # read-only or full home: the list is still good
+        log.warning("Could not cache the model list in %s (%s); it is fetched again next time",
+                    store.live_cache_path(), getattr(exc, "strerror", None) or type(exc).__name__)
     store.reload()
     return RefreshResult("fetched", key, after, added=[m for m in after if m not in before],
                          removed=sorted(before - set(after)))

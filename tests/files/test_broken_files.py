@@ -181,3 +181,20 @@ def test_damaged_state_files_are_set_aside_and_rebuilt(on_emulator: EmulatorCont
     # Rebuilt from this call: valid JSON objects again.
     for name in ("rate_limits.json", "model_status.json"):
         assert isinstance(json.loads((state_dir / name).read_text()), dict), name
+
+
+@pytest.mark.parametrize("entry", ["a string", {"fetched_at": "soon", "failed_at": [], "models": 5}])
+def test_wrong_typed_model_cache_entries_are_refetched(on_emulator: EmulatorControl, entry: Any) -> None:
+    from kabot_codex.auth.credentials import resolve_source
+    from kabot_codex.catalog.live import refresh_catalog
+
+    save_token_login(on_emulator.mint_tokens())
+    key = resolve_source().get().account_key
+    path = store.live_cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": 1, "accounts": {key: entry, "other": 7}}))
+    store.reload()
+    assert litellm.completion(model=MODEL, messages=hi()).choices[0].message.content
+    result = refresh_catalog()
+    assert result.outcome == "fetched" and result.models, result
+    assert isinstance(json.loads(path.read_text())["accounts"][key]["models"], list)
