@@ -113,7 +113,7 @@ def read_only(args: dict[str, Any]) -> dict[str, Any]:
     out["due"] = _call(kabot_profile="due")  # valid, inside the refresh window
     out["due_again"] = _call(kabot_profile="due")
     out["expired"] = _call(kabot_profile="expired")
-    status = subprocess.run([sys.executable, "-c", "from wizard.cli import main; main()", "status"],
+    status = subprocess.run([sys.executable, "-c", "from kabot_codex.wizard.cli import main; main()", "status"],
                             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     out["status"] = {"rc": status.returncode, "out": status.stdout + status.stderr}
     out["warnings"] = list(records)

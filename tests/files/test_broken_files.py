@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from pytest_mock import MockerFixture
 
 import kabot_codex  # noqa: F401  registers the provider
-import wizard.setup_command  # noqa: F401  (adds `setup` to the group)
+import kabot_codex.wizard.setup_command  # noqa: F401  (adds `setup` to the group)
 from kabot_codex import state
 from kabot_codex.auth import store as store_module
 from kabot_codex.auth.login import run_login, save_token_login

@@ -13,12 +13,12 @@ import litellm
 from click.testing import CliRunner
 
 import kabot_codex  # noqa: F401  registers the provider
-import wizard.setup_command  # noqa: F401  (adds `setup` to the group)
+import kabot_codex.wizard.setup_command  # noqa: F401  (adds `setup` to the group)
 from kabot_codex.auth.login import save_token_login
 from kabot_codex.cli import cli
 from kabot_codex.config import config_path, edit_config, load_config
 from kabot_codex.emulator import EmulatorControl
-from wizard.apply import apply_setup
+from kabot_codex.wizard.apply import apply_setup
 
 MODEL = "openai-codex/gpt-5.5"
 
