@@ -54,16 +54,40 @@ def namespaces_work() -> str | None:
     return None
 
 
+@functools.cache
+def unprivileged_works() -> str | None:
+    """``None`` if this process can run the worker as ``nobody`` and see EACCES, else why not."""
+    if os.getuid() != 0:
+        return "not root: cannot switch to another user"
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c",
+                            "import kabot_codex.config"], capture_output=True, text=True, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "_KABOT_CODEX_DEFER_REGISTER": "1"})
+    if probe.returncode != 0:
+        return f"cannot run the worker as nobody ({probe.stderr.strip()[-200:] or probe.returncode})"
+    return None
+
+
 def run_in_namespace(args: dict[str, Any], env: dict[str, str], timeout: float = 120) -> dict[str, Any]:
     """Run ``tests/files/fs_worker.py`` under ``unshare -m`` and return its JSON report."""
     why = namespaces_work()
     if why:
         pytest.skip(why)
+    return _run_worker(["unshare", "-m", "--propagation", "private"], args, env, timeout)
+
+
+def run_as_nobody(args: dict[str, Any], env: dict[str, str], timeout: float = 120) -> dict[str, Any]:
+    """Run ``tests/files/fs_worker.py`` as the unprivileged user ``nobody``."""
+    why = unprivileged_works()
+    if why:
+        pytest.skip(why)
+    return _run_worker(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], args, env, timeout)
+
+
+def _run_worker(prefix: list[str], args: dict[str, Any], env: dict[str, str], timeout: float) -> dict[str, Any]:
     child_env = {**os.environ, **env, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
                  "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    done = subprocess.run(["unshare", "-m", "--propagation", "private", PYTHON, "-m", "tests.files.fs_worker",
-                           json.dumps(args)], env=child_env, cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run([*prefix, PYTHON, "-m", "tests.files.fs_worker", json.dumps(args)],
+                          env=child_env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     figures = os.environ.get("KABOT_RELIABILITY_FIGURES")  # docs/reliability.md quotes the last run

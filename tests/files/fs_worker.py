@@ -120,12 +120,25 @@ def read_only(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-SCENARIOS = {"full-disk": full_disk, "read-only": read_only}
+def not_writable(args: dict[str, Any]) -> dict[str, Any]:
+    # Runs as an unprivileged user (root ignores modes): the home and config.json belong to
+    # root and are only readable; the refresh lock file was left writable.
+    home = Path(args["home"])
+    import kabot_codex  # noqa: F401
+
+    out: dict[str, Any] = {"uid": os.getuid(), "calls": [_call(), _call()]}
+    out["stored"] = _stored_refresh_token(home)
+    out["warnings"] = list(records)
+    return out
+
+
+SCENARIOS = {"full-disk": full_disk, "read-only": read_only, "not-writable": not_writable}
 
 
 def main() -> None:
     args = json.loads(sys.argv[1])
     logging.getLogger("kabot_codex").addHandler(_Collect())
+    logging.getLogger("kabot_codex").addHandler(logging.StreamHandler())  # stderr, like an app's logging
     logging.getLogger("kabot_codex").setLevel(logging.INFO)
     print(json.dumps(SCENARIOS[args["scenario"]](args)), flush=True)
 

@@ -7,13 +7,16 @@ mounts the fault over its own KABOT_HOME and makes real LiteLLM calls against th
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 from kabot_codex.auth.login import save_token_login
 from kabot_codex.config import config_path, edit_config
 from kabot_codex.emulator import EmulatorControl
-from tests.files.conftest import run_in_namespace
+from tests.files.conftest import run_as_nobody, run_in_namespace
 
 
 def test_full_disk_after_a_refresh_loses_nothing(on_emulator: EmulatorControl, tmp_path: Path) -> None:
@@ -66,3 +69,29 @@ def test_read_only_home_serves_valid_tokens_and_explains_the_rest(on_emulator: E
     assert stats["refresh_successes"] == 0, "no refresh token may be spent when its result cannot be kept"
     assert stats["requests"]["codex.responses"] == 3
     assert config_path().read_bytes() == before
+
+
+def test_home_not_writable_by_this_user_keeps_the_refreshed_login(on_emulator: EmulatorControl) -> None:
+    tokens = on_emulator.mint_tokens(ttl=120)
+    save_token_login(tokens)
+    # A home that belongs to root and that nobody may only read (outside tmp_path, which is 0700).
+    home = Path(tempfile.mkdtemp(prefix="kabot-eacces-"))
+    try:
+        shutil.copy(config_path(), home / "config.json")
+        os.chmod(home / "config.json", 0o644)
+        (home / "refresh-default.lock").touch()
+        os.chmod(home / "refresh-default.lock", 0o666)
+        os.chmod(home, 0o755)
+        report = run_as_nobody({"scenario": "not-writable", "home": str(home)}, {"KABOT_HOME": str(home)})
+        assert report["uid"] == 65534
+        assert [c["ok"] for c in report["calls"]] == [True, True], report["calls"]
+        assert report["stored"] == tokens["refresh_token"]
+        warning = next(w for w in report["warnings"] if "Could not save the refreshed login" in w)
+        assert "Permission denied" in warning and "writable by this user" in warning
+        # Still unsaved at exit: the process says, loudly, that the login must be redone.
+        assert "could not be saved" in report["stderr"] and "kabot login" in report["stderr"]
+        stats = on_emulator.stats()
+        assert stats["refresh_successes"] == 1 and stats["refresh_reuse_errors"] == 0
+        assert stats["requests"]["codex.responses"] == 2
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
