@@ -45,7 +45,7 @@ from kabot_codex.errors import (
     ReloginRequiredError,
 )
 
-__all__ = ["ProfileSession", "reset_sessions", "session_for"]
+__all__ = ["ProfileSession", "reset_sessions", "save_pending", "session_for"]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,6 @@ class ProfileSession:
         self._snap: Snapshot | None = None
         self._dead: str | None = None  # digest of a refresh token that failed permanently
         self._retry_at = 0.0  # monotonic time before which a failed proactive refresh is not retried
-        self._unsaved: _Unsaved | None = None
 
     @property
     def profile(self) -> str | None:
@@ -114,30 +113,15 @@ class ProfileSession:
         return self._reload(path)
 
     def _reload(self, path: Path | None = None) -> Snapshot:
-        snap = self._overlay(load_snapshot(self._name, path))
+        snap = _overlay(load_snapshot(self._name, path))
         self._snap = snap
         return snap
 
-    def _overlay(self, stored: Snapshot) -> Snapshot:
-        """Put tokens that could not be saved over the stored (spent) ones they replace."""
-        unsaved = self._unsaved
-        if unsaved is None:
-            return stored
-        spent = unsaved.stored.tokens.refresh_token if unsaved.stored.tokens else None
-        if stored.tokens is None or stored.tokens.refresh_token != spent or stored.linked != unsaved.stored.linked:
-            # The store moved on (a new login, a logout, the Codex CLI's own refresh): it wins.
-            log.warning("Profile %r changed on disk; dropping the refreshed tokens that could not be saved",
-                        stored.name)
-            self._forget_unsaved()
-            return stored
-        # Keep the store's fingerprint so the hot path still needs only a stat.
-        return dataclasses.replace(stored, tokens=unsaved.tokens)
-
     def _fast(self) -> Credentials | None:
         """Return the cached credentials if they need no refresh, else ``None``."""
-        if self._unsaved is not None and time.monotonic() >= self._unsaved.next_try:
-            return None  # retry the failed save (on the slow path, off the event loop)
         snap = self._current()
+        if _unsaved and _resave_due(snap):
+            return None  # retry the failed save (on the slow path, off the event loop)
         if snap.tokens is None:
             return snap.credentials  # API key: nothing to refresh
         state = snap.tokens.state(time.time())
@@ -255,11 +239,13 @@ class ProfileSession:
         return snap.tokens.access_token != rejected.token and state is not Freshness.EXPIRED
 
     def _refresh(self, rejected: Credentials | None) -> Credentials:
-        if self._unsaved is not None and time.monotonic() >= self._unsaved.next_try:
-            self._resave()
         # The cached snapshot re-reads itself if its files changed (stat check); the re-read
         # that matters comes after taking the lock, in _refresh_locked.
         snap = self._current()
+        pending = _unsaved.get(_key(snap)) if _unsaved else None
+        if pending is not None and time.monotonic() >= pending.next_try:
+            _resave(pending)
+            snap = self._current()
         if self._good_enough(snap, rejected, time.time()):
             return snap.credentials  # another thread or process already refreshed
         if snap.tokens is None:
@@ -320,8 +306,8 @@ class ProfileSession:
             raise
         # Persist the rotated refresh token before the new access token leaves this function:
         # if we died after using it but before saving, the login would be lost.
-        stored = self._unsaved.stored if self._unsaved is not None else snap
-        saved = self._save(stored, fresh, now)
+        unsaved = _unsaved.get(_key(snap))
+        saved = _save(unsaved.stored if unsaved is not None else snap, fresh, now)
         self._snap = None
         self._retry_at = 0.0
         if not saved:
@@ -330,71 +316,6 @@ class ProfileSession:
             return self._reload().credentials
         return Credentials(mode="chatgpt", token=fresh.access_token, account_id=fresh.account_id,
                            profile=snap.name)
-
-    # --- saving, and keeping what could not be saved ---------------------------------------------
-
-    def _save(self, stored: Snapshot, fresh: TokenSet, now: float) -> bool:
-        """Save ``fresh`` over ``stored``; on a failed write keep them in memory. False: the store moved on."""
-        target = _fs.write_target(stored.linked or stored.config)
-        error: Exception | None = None
-        for attempt in range(2):  # a second try right away: some failures pass (a write racing a cleanup)
-            try:
-                saved = save_tokens(stored, fresh, now=now)
-            except (OSError, ConfigError, _fs.LockTimeout) as exc:
-                error = exc
-                if attempt == 0:
-                    time.sleep(0.05)
-                continue
-            if self._unsaved is not None:
-                log.warning("Saved the refreshed login of profile %r to %s at last", stored.name, target)
-            self._forget_unsaved()
-            return saved
-        assert error is not None
-        self._keep_unsaved(stored, fresh, target, error)
-        return True
-
-    def _keep_unsaved(self, stored: Snapshot, fresh: TokenSet, target: Path, error: Exception) -> None:
-        mono = time.monotonic()
-        first = self._unsaved is None
-        warned_at = -WARN_EVERY if first else self._unsaved.warned_at  # type: ignore[union-attr]
-        self._unsaved = _Unsaved(fresh, stored, target, next_try=mono + RESAVE_EVERY, warned_at=warned_at)
-        with _unsaved_lock:
-            _unsaved_sessions.add(self)
-        if mono - warned_at >= WARN_EVERY:
-            self._unsaved.warned_at = mono
-            log.warning("Could not save the refreshed login of profile %r to %s: %s. This process keeps using "
-                        "the new tokens and retries the save; if it exits before a save succeeds, the login is "
-                        "lost and you must run `kabot login` — fix: %s",
-                        stored.name, target, _describe(error), _fix(error, target))
-
-    def _resave(self) -> None:
-        """Retry saving tokens kept in memory (under the refresh lock, so no refresh races it)."""
-        unsaved = self._unsaved
-        if unsaved is None:
-            return
-        try:
-            with _fs.file_lock(unsaved.stored.lock_path, timeout=5.0):
-                stored = load_snapshot(self._name, unsaved.stored.config)
-                if (stored.tokens is None or unsaved.stored.tokens is None
-                        or stored.tokens.refresh_token != unsaved.stored.tokens.refresh_token):
-                    self._overlay(stored)  # the store moved on: drop ours, with a warning
-                    self._snap = None
-                    return
-                self._save(stored, unsaved.tokens, unsaved.tokens.last_refresh or time.time())
-        except (OSError, KabotError, _fs.LockTimeout) as exc:
-            self._keep_unsaved(unsaved.stored, unsaved.tokens, unsaved.target, exc)
-        self._snap = None
-
-    def _forget_unsaved(self) -> None:
-        self._unsaved = None
-        with _unsaved_lock:
-            _unsaved_sessions.discard(self)
-
-    def save_pending(self) -> bool:
-        """Retry a failed save now; return True if nothing is left unsaved (at exit; tests)."""
-        if self._unsaved is not None:
-            self._resave()
-        return self._unsaved is None
 
     def _after_permanent_failure(self, snap: Snapshot, rejected: Credentials | None,
                                  err: ReloginRequiredError) -> Credentials:
@@ -434,18 +355,109 @@ def _fix(error: Exception, target: Path) -> str:
 
 _sessions: dict[str | None, ProfileSession] = {}
 _sessions_lock = threading.Lock()
-# Sessions holding tokens that could not be saved (kept even after reset_sessions, for the exit retry).
-_unsaved_sessions: set[ProfileSession] = set()
+# --- refreshed tokens that could not be saved ---------------------------------------------------
+# Process-wide, keyed by token store and profile (not kept on a session object): reset_sessions()
+# after another profile's login must not make this process fall back to the spent token.
+_UnsavedKey = tuple[Path, str]
+_unsaved: dict[_UnsavedKey, _Unsaved] = {}
 _unsaved_lock = threading.Lock()
 
 
-def _save_pending_at_exit() -> None:
+def _key(snap: Snapshot) -> _UnsavedKey:
+    return (snap.linked or snap.config, snap.name)
+
+
+def _resave_due(snap: Snapshot) -> bool:
+    unsaved = _unsaved.get(_key(snap))
+    return unsaved is not None and time.monotonic() >= unsaved.next_try
+
+
+def _overlay(stored: Snapshot) -> Snapshot:
+    """Put tokens that could not be saved over the stored (spent) ones they replace."""
+    unsaved = _unsaved.get(_key(stored))
+    if unsaved is None:
+        return stored
+    spent = unsaved.stored.tokens.refresh_token if unsaved.stored.tokens else None
+    if stored.tokens is None or stored.tokens.refresh_token != spent:
+        # The store moved on (a new login, the Codex CLI's own refresh): it wins.
+        log.warning("Profile %r changed on disk; dropping the refreshed tokens that could not be saved",
+                    stored.name)
+        _forget(_key(stored))
+        return stored
+    # Keep the store's fingerprint so the hot path still needs only a stat.
+    return dataclasses.replace(stored, tokens=unsaved.tokens)
+
+
+def _forget(key: _UnsavedKey) -> None:
     with _unsaved_lock:
-        pending = list(_unsaved_sessions)
-    for session in pending:
-        unsaved = session._unsaved
-        if unsaved is None or session.save_pending():
+        _unsaved.pop(key, None)
+
+
+def _save(stored: Snapshot, fresh: TokenSet, now: float) -> bool:
+    """Save ``fresh`` over ``stored``; on a failed write keep them in memory. False: the store moved on."""
+    target = _fs.write_target(stored.linked or stored.config)
+    error: Exception | None = None
+    for attempt in range(2):  # a second try right away: some failures pass (a write racing a cleanup)
+        try:
+            saved = save_tokens(stored, fresh, now=now)
+        except (OSError, ConfigError, _fs.LockTimeout) as exc:
+            error = exc
+            if attempt == 0:
+                time.sleep(0.05)
             continue
+        if _key(stored) in _unsaved:
+            log.warning("Saved the refreshed login of profile %r to %s at last", stored.name, target)
+        _forget(_key(stored))
+        return saved
+    assert error is not None
+    _keep(stored, fresh, target, error)
+    return True
+
+
+def _keep(stored: Snapshot, fresh: TokenSet, target: Path, error: Exception) -> None:
+    mono = time.monotonic()
+    with _unsaved_lock:
+        previous = _unsaved.get(_key(stored))
+        warned_at = previous.warned_at if previous is not None else -WARN_EVERY
+        loud = mono - warned_at >= WARN_EVERY
+        _unsaved[_key(stored)] = _Unsaved(fresh, stored, target, next_try=mono + RESAVE_EVERY,
+                                          warned_at=mono if loud else warned_at)
+    if loud:
+        log.warning("Could not save the refreshed login of profile %r to %s: %s. This process keeps using "
+                    "the new tokens and retries the save; if it exits before a save succeeds, the login is "
+                    "lost and you must run `kabot login` — fix: %s",
+                    stored.name, target, _describe(error), _fix(error, target))
+
+
+def _resave(unsaved: _Unsaved) -> None:
+    """Retry saving tokens kept in memory (under the refresh lock, so no refresh races it)."""
+    try:
+        with _fs.file_lock(unsaved.stored.lock_path, timeout=5.0):
+            stored = _overlay(load_snapshot(unsaved.stored.name, unsaved.stored.config))
+            if stored.tokens is not unsaved.tokens:
+                return  # the store moved on and _overlay dropped ours (with a warning)
+            _save(unsaved.stored, unsaved.tokens, unsaved.tokens.last_refresh or time.time())
+    except NotLoggedInError:
+        log.warning("Profile %r was logged out; dropping its refreshed tokens that could not be saved",
+                    unsaved.stored.name)
+        _forget(_key(unsaved.stored))
+    except (OSError, KabotError, _fs.LockTimeout) as exc:
+        _keep(unsaved.stored, unsaved.tokens, unsaved.target, exc)
+
+
+def save_pending() -> bool:
+    """Retry every failed save now; return True if nothing is left unsaved (at exit; tests)."""
+    with _unsaved_lock:
+        pending = list(_unsaved.values())
+    for unsaved in pending:
+        _resave(unsaved)
+    return not _unsaved
+
+
+def _save_pending_at_exit() -> None:
+    if not _unsaved or save_pending():
+        return
+    for unsaved in list(_unsaved.values()):
         log.error("The refreshed login of profile %r could not be saved to %s before exit; the stored refresh "
                   "token is spent, so run `kabot login` once %s is writable", unsaved.stored.name,
                   unsaved.target, unsaved.target.parent)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kabot_codex import state
+from kabot_codex.auth import session as session_module
 from kabot_codex.auth.session import reset_sessions
 from kabot_codex.catalog import status, store
 from kabot_codex.emulator import EmulatorControl
@@ -30,6 +31,7 @@ def _fresh_process_state() -> Iterator[None]:
     store.reload()
     status.forget_statuses()
     yield
+    session_module._unsaved.clear()  # tokens a test left unsaved must not reach the next test
     reset_sessions()
     state.reset()
     store.reload()

@@ -161,7 +161,7 @@ def test_exit_retry_reports_what_could_not_be_saved(on_emulator: EmulatorControl
     assert any("before exit" in r.getMessage() and "kabot login" in r.getMessage() for r in caplog.records)
     saves_fail["fail"] = False
     session_module._save_pending_at_exit()
-    assert not session_module._unsaved_sessions
+    assert not session_module._unsaved
 
 
 # --- killed while writing --------------------------------------------------------------------------
@@ -207,3 +207,34 @@ def test_writer_killed_mid_write_through_a_symlink(tmp_path: Path) -> None:
         config.codex.active_profile = "keep"
     assert sorted(p.name for p in dotfiles.iterdir()) == ["config.json"]
     assert kills == 6
+
+
+def test_unsaved_tokens_of_a_logged_out_profile_are_dropped(on_emulator: EmulatorControl,
+                                                           saves_fail: dict[str, bool]) -> None:
+    from kabot_codex.auth.login import logout
+
+    save_token_login(on_emulator.mint_tokens(ttl=120))
+    save_token_login(on_emulator.mint_tokens(ttl=3600), profile="other", active=False)
+    saves_fail["fail"] = True
+    session_for(None).get()
+    assert session_module._unsaved
+    saves_fail["fail"] = False
+    logout("default")
+    session_module._save_pending_at_exit()
+    assert not session_module._unsaved
+    assert "default" not in load_config().codex.profiles  # nothing resurrected the profile
+
+
+def test_unsaved_tokens_survive_a_login_to_another_profile(on_emulator: EmulatorControl,
+                                                           saves_fail: dict[str, bool]) -> None:
+    tokens = on_emulator.mint_tokens(ttl=120)
+    save_token_login(tokens)
+    saves_fail["fail"] = True
+    refreshed = session_for(None).get()
+    saves_fail["fail"] = False
+    save_token_login(on_emulator.mint_tokens(), profile="work", active=False)  # resets every session
+    # The new session object for "default" still uses the refreshed tokens, never the spent ones,
+    # and (writes working again) saves them.
+    assert session_for("default").get() == refreshed
+    assert load_config().codex.profiles["default"].refresh_token != tokens["refresh_token"]
+    assert on_emulator.stats()["refresh_reuse_errors"] == 0
