@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# Building a wheel and a venv takes minutes on a loaded 2-core machine; the default 120 s is too short.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[1]
 _NOT_SOURCE = (".venv", ".git", "__pycache__", "build", "dist", "*.egg-info", ".ruff_cache", ".pytest_cache")
