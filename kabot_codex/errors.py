@@ -97,7 +97,8 @@ class StateMismatchError(LoginError):
 class LoginTimeoutError(LoginError):
     """The browser callback or device approval did not arrive in time."""
 
-    default_hint = "run `kabot login` again, or use `kabot login --device` / `--paste` on a headless machine"
+    default_hint = ("run `kabot login` again (on SSH, forward the port first: "
+                    "`ssh -L 1455:localhost:1455 host`), or use `kabot login --device`")
 
 
 class RefreshError(AuthError):

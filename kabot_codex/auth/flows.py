@@ -7,6 +7,7 @@ nothing here writes to disk, so an interrupted login leaves no trace.
 from __future__ import annotations
 
 import os
+import select
 import sys
 import time
 import webbrowser
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from kabot_codex.auth import oauth
-from kabot_codex.auth.callback import CALLBACK_PATH, PORTS, CallbackServer, parse_pasted
+from kabot_codex.auth.callback import CallbackServer, parse_pasted
 from kabot_codex.auth.pkce import make_state, make_verifier, s256_challenge
 from kabot_codex.auth.tokens import TokenSet
 from kabot_codex.errors import LoginError, LoginTimeoutError
@@ -27,9 +28,13 @@ DEVICE_TIMEOUT = 900.0  # the issuer's device codes live 15 minutes
 _DEVICE_DEFAULT_INTERVAL = 5.0
 
 
+def _over_ssh() -> bool:
+    return any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
+
+
 def is_headless() -> bool:
     """Guess whether a browser on this machine can reach our loopback port (no: SSH, no display)."""
-    if any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
+    if _over_ssh():
         return True
     if sys.platform.startswith("linux"):
         return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -45,39 +50,127 @@ def browser_login(*, console: Console, open_browser: bool = True, paste: bool | 
                   timeout: float = 300.0) -> TokenSet:
     """Log in through the browser and return the tokens.
 
-    The URL is always printed. With ``paste`` (None: auto-detect SSH/headless) no callback
-    server runs: the user pastes the address the browser was redirected to, or the code.
+    The loopback callback server always listens (1455, else 1457) and the URL is always
+    printed. At the same time a pasted redirect URL or code is accepted on stdin — ``paste``
+    None: when stdin is a terminal; True: always; False: never. Whichever arrives first wins.
+    SSH/headless detection only changes the advice (port forwarding), never the server.
     """
     verifier, state = make_verifier(), make_state()
     challenge = s256_challenge(verifier)
-    if paste is None:
-        paste = is_headless()
-    if paste:
-        redirect_uri = f"http://localhost:{PORTS[0]}{CALLBACK_PATH}"
+    headless = is_headless()
+    with CallbackServer(state) as server:
+        redirect_uri = server.redirect_uri
         url = oauth.authorize_url(redirect_uri=redirect_uri, state=state, code_challenge=challenge)
-        console.print("Open this address in a browser (on any machine) and sign in:")
-        _print_url(console, url)
-        if open_browser and not is_headless():
-            _open(url, console)
-        console.print("The browser then lands on a [bold]localhost[/] page that may not load. "
-                      "Copy that page's full address and paste it here.")
-        try:
-            text = console.input("Redirect URL or code: ")
-        except EOFError:
-            raise LoginError("No input to read the redirect URL from",
-                             hint="run `kabot login` in a terminal, or use `kabot login --device`") from None
-        code = parse_pasted(text, state)
-    else:
-        with CallbackServer(state) as server:
-            redirect_uri = server.redirect_uri
-            url = oauth.authorize_url(redirect_uri=redirect_uri, state=state, code_challenge=challenge)
+        # Over SSH a browser would open on the remote machine, where nobody sees it.
+        if open_browser and not _over_ssh():
             console.print("Sign in to ChatGPT in your browser. If it does not open, visit:")
             _print_url(console, url)
-            if open_browser:
-                _open(url, console)
-            with console.status("Waiting for the browser to finish the login… (Ctrl-C to cancel)"):
-                code = server.wait(timeout)
-    return oauth.exchange_code(code, verifier=verifier, redirect_uri=redirect_uri)
+            _open(url, console)
+        else:
+            console.print("Open this URL:")
+            _print_url(console, url)
+        reader = _PasteReader.for_stdin(paste)
+        if headless:
+            port = server.port
+            console.print(
+                "This machine looks remote (SSH) or has no display: open the URL in a browser on your "
+                f"own computer. For the browser to reach kabot, forward the port first: "
+                f"[bold]ssh -L {port}:localhost:{port} host[/]"
+                + (", or paste the address the browser lands on here." if reader else "."),
+                highlight=False)
+        elif reader is not None:
+            console.print("If the browser ends on a page that does not load, copy its full address "
+                          "and paste it here.")
+        code = _wait_for_code(server, reader, console, state, timeout)
+        try:
+            tokens = oauth.exchange_code(code, verifier=verifier, redirect_uri=redirect_uri)
+        except LoginError as err:
+            server.finish(err.message)
+            raise
+        server.finish(None)
+    return tokens
+
+
+_PROMPT = "Redirect URL or code: "
+
+
+class _PasteReader:
+    """Lines from stdin, read without blocking so the callback server can win the race.
+
+    ``select`` + ``os.read`` on the file descriptor (no Python buffering): when the login ends,
+    nothing is left half-read or stuck in a thread that would steal the next prompt's input.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = b""
+
+    @classmethod
+    def for_stdin(cls, paste: bool | None) -> _PasteReader | None:
+        if paste is False or os.name == "nt":  # select() takes only sockets on Windows
+            return None
+        stream = sys.stdin
+        try:
+            if stream is None or (paste is None and not stream.isatty()):
+                return None
+            return cls(stream.fileno())
+        except (ValueError, OSError):  # closed or not a real file (e.g. captured)
+            return None
+
+    def line(self, timeout: float) -> str | None:
+        """Return the next full line, ``None`` if none arrived in time; raise EOFError at the end."""
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self._fd], [], [], max(timeout, 0.0))
+            if not ready:
+                return None
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                if self._buffer:
+                    break
+                raise EOFError
+            self._buffer += chunk
+            timeout = 0.0
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+
+def _wait_for_code(server: CallbackServer, reader: _PasteReader | None, console: Console,
+                   state: str, timeout: float) -> str:
+    """Return the code from whichever comes first: the browser's callback or a pasted line."""
+    deadline = time.monotonic() + timeout
+    waiting = "Waiting for the browser to finish the login… (Ctrl-C to cancel)"
+    if reader is None:
+        with console.status(waiting):
+            return server.wait(timeout)
+    console.print(waiting)
+    console.print(_PROMPT, end="")
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            console.print()
+            raise LoginTimeoutError(f"The browser did not complete the login within {timeout:.0f} s")
+        # Short slices keep Ctrl-C responsive and let either source win.
+        code = server.poll(0.0 if reader is not None else min(remaining, 0.25))
+        if code is not None:
+            console.print("\nThe browser completed the login.")
+            return code
+        if reader is None:
+            continue
+        try:
+            text = reader.line(min(remaining, 0.25))
+        except EOFError:
+            # stdin is closed: paste is off, the callback server keeps waiting.
+            reader = None
+            console.print("\n[dim](no more input; waiting for the browser only)[/]")
+            continue
+        if text is None:
+            continue
+        if not text.strip():
+            console.print("Nothing was pasted. Paste the address your browser was sent to, or keep "
+                          "waiting for the browser.")
+            console.print(_PROMPT, end="")
+            continue
+        return parse_pasted(text, state)
 
 
 def _open(url: str, console: Console) -> None:
@@ -104,7 +197,7 @@ def device_login(*, console: Console, timeout: float = DEVICE_TIMEOUT) -> TokenS
         start = _post(client, f"{base}/api/accounts/deviceauth/usercode", {"client_id": oauth.CLIENT_ID})
         if start.status_code == 404:
             raise LoginError("Device-code login is not enabled on this issuer",
-                             hint="use `kabot login --browser` (add `--paste` on a headless machine)")
+                             hint="use `kabot login --browser` (on SSH: forward the port, or paste the redirect)")
         data = _ok_json(start, "start the device login")
         device_id, user_code = data.get("device_auth_id"), data.get("user_code") or data.get("usercode")
         if not isinstance(device_id, str) or not isinstance(user_code, str):

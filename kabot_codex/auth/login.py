@@ -37,8 +37,8 @@ def run_login(method: str, *, profile: str = "default", console: Console | None 
     """Log in with ``method`` and save the result as profile ``profile`` (made active).
 
     Methods and options:
-      * ``"browser"`` — ``open_browser: bool = True``, ``paste: bool | None = None`` (None:
-        paste mode on SSH/headless machines), ``timeout: float = 300``;
+      * ``"browser"`` — ``open_browser: bool = True``, ``paste: bool | None = None`` (also
+        accept a pasted redirect on stdin; None: when stdin is a terminal), ``timeout: float = 300``;
       * ``"device"`` — ``timeout: float = 900``;
       * ``"codex"`` — reuse a Codex CLI login: ``path: str | None`` (default
         ``$CODEX_HOME/auth.json``), ``copy: bool = False`` (False: link to the file);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import socket
 import stat
+import threading
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -28,16 +29,24 @@ def quiet_console() -> tuple[Console, io.StringIO]:
     return Console(file=out, width=400, force_terminal=False), out
 
 
-def fake_browser(mocker: MockerFixture, tamper: Callable[[str], str] | None = None) -> list[str]:
+def fake_browser(mocker: MockerFixture, tamper: Callable[[str], str] | None = None,
+                 pages: list[str] | None = None) -> list[str]:
     """Patch the browser opener with one that signs in: it follows the authorize redirect to
-    our loopback callback (optionally tampering with the redirect first)."""
+    our loopback callback (optionally tampering with the redirect first). Like a real browser
+    it runs apart from kabot (a thread here): the callback page waits for the code exchange.
+    The callback pages it was shown go to ``pages``."""
     opened: list[str] = []
+
+    def browse(url: str) -> None:
+        with httpx.Client(trust_env=False, timeout=30) as browser:
+            redirect = browser.get(url).headers["location"]
+            page = browser.get(tamper(redirect) if tamper else redirect)
+            if pages is not None:
+                pages.append(page.text)
 
     def open_(url: str, *args: object, **kwargs: object) -> bool:
         opened.append(url)
-        with httpx.Client(trust_env=False, timeout=10) as browser:
-            redirect = browser.get(url).headers["location"]
-            browser.get(tamper(redirect) if tamper else redirect)
+        threading.Thread(target=browse, args=(url,), daemon=True).start()
         return True
 
     mocker.patch("webbrowser.open", side_effect=open_)
@@ -108,7 +117,7 @@ def test_browser_that_never_comes_back_times_out(issuer: EmulatorControl, mocker
     start = time.monotonic()
     with pytest.raises(LoginTimeoutError) as info:
         run_login("browser", console=quiet_console()[0], paste=False, timeout=1)
-    assert time.monotonic() - start < 5 and "--paste" in str(info.value)
+    assert time.monotonic() - start < 5 and "ssh -L 1455:localhost:1455" in str(info.value)
     assert not config_path().exists()
     # The port is released: the next login can bind 1455 again.
     with socket.socket() as probe:
@@ -152,3 +161,123 @@ def test_device_login_not_enabled(issuer: EmulatorControl) -> None:
     with pytest.raises(LoginError):
         run_login("device", console=quiet_console()[0], timeout=5)
     assert not config_path().exists()
+
+
+# --- the callback server under a hostile or impatient browser (issue 8, item 5) --------------
+
+def _port_of(authorize_url: str) -> int:
+    redirect = parse_qs(urlsplit(authorize_url).query)["redirect_uri"][0]
+    return urlsplit(redirect).port or 0
+
+
+def _idle_connection_first(mocker: MockerFixture, idle: list[socket.socket],
+                           then: Callable[..., bool] | None) -> None:
+    """Before the browser (if any) signs in, open a TCP connection that never sends a byte —
+    what a browser's pre-connect does."""
+    def open_(url: str, *args: object, **kwargs: object) -> bool:
+        idle.append(socket.create_connection(("127.0.0.1", _port_of(url))))
+        time.sleep(0.2)  # let the server accept it first
+        return then(url) if then is not None else True
+
+    mocker.patch("webbrowser.open", side_effect=open_)
+
+
+def test_an_idle_connection_does_not_block_the_callback(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    fake_browser(mocker)
+    import webbrowser
+
+    browser = webbrowser.open  # the fake that signs in
+    idle: list[socket.socket] = []
+    _idle_connection_first(mocker, idle, browser)
+    try:
+        saved = run_login("browser", console=quiet_console()[0], paste=False, timeout=15)
+    finally:
+        for sock in idle:
+            sock.close()
+    assert saved.refresh_token and idle
+
+
+def test_timeout_holds_with_an_idle_connection(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    idle: list[socket.socket] = []
+    _idle_connection_first(mocker, idle, None)
+    outcome: list[BaseException] = []
+
+    def login() -> None:
+        try:
+            run_login("browser", console=quiet_console()[0], paste=False, timeout=1)
+        except BaseException as exc:  # noqa: BLE001 (handed to the test thread)
+            outcome.append(exc)
+
+    worker = threading.Thread(target=login, daemon=True)
+    start = time.monotonic()
+    worker.start()
+    worker.join(10)
+    for sock in idle:
+        sock.close()
+    assert not worker.is_alive(), "the login ignored its timeout while a connection sat idle"
+    assert time.monotonic() - start < 6
+    assert len(outcome) == 1 and isinstance(outcome[0], LoginTimeoutError)
+
+
+def test_cancel_needs_the_login_secret(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    from kabot_codex.auth.callback import CallbackServer
+
+    fake_browser(mocker)
+    import webbrowser
+
+    browser = webbrowser.open
+    answers: list[int] = []
+
+    def open_(url: str, *args: object, **kwargs: object) -> bool:
+        # Any web page can send this request to the loopback port; it must not end the login.
+        answers.append(httpx.get(f"http://127.0.0.1:{_port_of(url)}/cancel", timeout=5).status_code)
+        answers.append(httpx.get(f"http://127.0.0.1:{_port_of(url)}/cancel?secret=guess", timeout=5).status_code)
+        return browser(url)
+
+    mocker.patch("webbrowser.open", side_effect=open_)
+    saved = run_login("browser", console=quiet_console()[0], paste=False, timeout=15)
+    assert saved.refresh_token and answers == [403, 403]
+    # The holder of the secret (this login's own process) can still cancel it.
+    with CallbackServer("state-x") as server:
+        assert httpx.get(server.cancel_url, timeout=5).status_code == 200
+        with pytest.raises(LoginError, match="cancelled"):
+            server.wait(5)
+
+
+def test_the_page_reports_a_failed_exchange(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    first: list[str] = []
+
+    def remember(redirect: str) -> str:
+        first.append(redirect)
+        return redirect
+
+    fake_browser(mocker, tamper=remember)
+    run_login("browser", profile="first", console=quiet_console()[0], paste=False, timeout=15)
+    used_code = parse_qs(urlsplit(first[0]).query)["code"][0]
+
+    def replay(redirect: str) -> str:
+        # The second login's callback carries the first login's (spent) code: a replay.
+        parts = urlsplit(redirect)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        query["code"] = used_code
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    pages: list[str] = []
+    fake_browser(mocker, tamper=replay, pages=pages)
+    with pytest.raises(LoginError):
+        run_login("browser", profile="second", console=quiet_console()[0], paste=False, timeout=15)
+    deadline = time.monotonic() + 10
+    while not pages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pages and "Login failed" in pages[0] and "Logged in" not in pages[0]
+    assert "second" not in load_config().codex.profiles
+
+
+def test_the_page_says_logged_in_only_after_the_exchange(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    pages: list[str] = []
+    fake_browser(mocker, pages=pages)
+    run_login("browser", console=quiet_console()[0], paste=False, timeout=15)
+    deadline = time.monotonic() + 10
+    while not pages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pages and "Logged in" in pages[0]
