@@ -19,6 +19,7 @@ from kabot_codex.config import state_dir
 __all__ = [
     "blocked_until",
     "flush",
+    "forget_rate_limits",
     "last_rate_limits",
     "note_usage_limit",
     "record_rate_limits",
@@ -68,6 +69,13 @@ def last_rate_limits() -> dict[str, dict[str, Any]]:
     with _lock:
         stored.update(_snapshots)
     return stored
+
+
+def forget_rate_limits(profile: str) -> None:
+    """Drop the snapshot recorded for ``profile`` (its login was removed)."""
+    with _lock:
+        _snapshots.pop(profile, None)
+    _fs.merge_json_later(_rate_limits_path(), lambda current: current.pop(profile, None))
 
 
 def note_usage_limit(account_key: str, resets_at: float) -> None:

@@ -329,6 +329,9 @@ class ProfileSession:
                 and self._good_enough(again, rejected, now)):
             return again.credentials
         self._dead = _digest(snap.tokens.refresh_token)
+        from kabot_codex.auth.health import note_dead_login
+
+        note_dead_login(snap.name, snap.tokens.refresh_token, err.code, err.message)
         if rejected is None and snap.tokens.state(now) is Freshness.STALE:
             log.warning("The login of profile %r can no longer be refreshed (%s); %s",
                         snap.name, err.code or "rejected", snap.relogin_hint())

@@ -43,8 +43,9 @@ def test_status_lists_profiles_without_secrets(issuer: EmulatorControl) -> None:
     store_profile(tokens, "work")
     store_profile(issuer.mint_tokens(ttl=60), "old", active=False)
     from kabot_codex import state
+    from kabot_codex.auth.session import session_for
 
-    state.record_rate_limits("work", "acct", {
+    state.record_rate_limits("work", session_for("work").get().account_key, {
         "primary": {"used_percent": 42.0, "window_minutes": 300, "reset_at": time.time() + 7200},
         "secondary": {"used_percent": 10.0, "window_minutes": 10080}, "plan_type": "pro"})
     code, out = run("status", "--json")
