@@ -14,6 +14,7 @@ from kabot_codex.catalog.spec import EFFORT_ORDER, ModelSpec, canonical_model
 from kabot_codex.catalog.status import (
     Status,
     get_model_status,
+    model_status,
     note_success,
     note_unsupported,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "get_spec",
     "litellm_model_metadata",
     "model_info_for",
+    "model_status",
     "note_success",
     "note_unsupported",
     "reload",

@@ -6,8 +6,9 @@ an in-memory copy and touch the disk only when a status changes, and they never 
 
 - ``working``: a real call succeeded for this account;
 - ``unsupported``: the backend rejected the model for this account, or the model is known
-  retired for ChatGPT accounts, or it cannot be used with the account's auth mode;
-- ``catalog``: listed (bundled or live) but not verified yet;
+  retired for ChatGPT accounts and this is one, or it cannot be used with the account's auth mode;
+- ``catalog``: listed (bundled or live) but not verified yet — including a model retired for
+  ChatGPT sign-in when nothing is known about the account (it works with an API key);
 - ``unknown``: not in the catalog at all.
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "Status",
     "forget_statuses",
     "get_model_status",
+    "model_status",
     "note_success",
     "note_unsupported",
     "recorded_status",
@@ -136,10 +138,18 @@ def get_model_status(model: str, account_key: str | None = CURRENT, *, auth_mode
 
     ``account_key`` is ``Credentials.account_key``; by default the active login's account (and
     its auth mode), None for records made without an account. ``auth_mode`` ("chatgpt" |
-    "api_key") decides whether retirement and API support apply; None assumes a ChatGPT login.
+    "api_key") decides whether retirement and API support apply. With neither an account nor
+    an auth mode nothing is known about the account, so a model retired only for ChatGPT
+    sign-in stays ``catalog`` (an API key may use it); an account key alone means ChatGPT.
     """
+    return model_status(model, account_key, auth_mode=auth_mode)[0]
+
+
+def model_status(model: str, account_key: str | None = CURRENT, *,
+                 auth_mode: str | None = None) -> tuple[Status, str]:
+    """Return ``(status, reason)``: ``get_model_status`` plus why, in words for a person."""
     if not model:
-        return "unknown"
+        return "unknown", "no model named"
     name = canonical_model(model)
     if account_key is CURRENT:
         from kabot_codex.catalog.account import current_account
@@ -148,18 +158,28 @@ def get_model_status(model: str, account_key: str | None = CURRENT, *, auth_mode
         account_key = account.account_key if name.startswith(CODEX + "/") else None
         auth_mode = auth_mode or (account.auth_mode if account_key else None)
     record = recorded_status(name, account_key)
-    if record is not None and record.get("status") in ("working", "unsupported"):
-        return record["status"]  # a real call beats anything the catalog believes
+    if record is not None and record.get("status") == "working":
+        return "working", "a real call succeeded for this account"
+    if record is not None and record.get("status") == "unsupported":
+        # A real call beats anything the catalog believes.
+        return "unsupported", str(record.get("reason") or "the backend rejected it for this account")
     loaded = catalog()
     spec = loaded.specs.get(name)
     if spec is None:
-        return "unknown"
-    if spec.provider == CODEX:
-        if auth_mode == "api_key":
-            if not spec.supported_in_api:
-                return "unsupported"
-        elif spec.retired:
-            listed = loaded.listed.get(account_key or "")
-            if listed is None or name not in listed:
-                return "unsupported"
-    return "catalog"
+        return "unknown", "not in the catalog"
+    if spec.provider != CODEX:
+        return "catalog", ""
+    if auth_mode is None and account_key is not None:
+        auth_mode = "chatgpt"  # account keys come from logins; API-key callers say so
+    retired = spec.retired_note or "retired for ChatGPT accounts"
+    if auth_mode == "api_key":
+        if not spec.supported_in_api:
+            return "unsupported", "needs a ChatGPT login (not offered to API keys)"
+        return "catalog", ""
+    if spec.retired:
+        if auth_mode is None:
+            return "catalog", f"{retired}; still usable with an API key"
+        listed = loaded.listed.get(account_key or "")
+        if listed is None or name not in listed:
+            return "unsupported", retired
+    return "catalog", ""

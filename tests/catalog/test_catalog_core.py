@@ -103,10 +103,22 @@ def test_metadata_registers_with_litellm() -> None:
 
 def test_statuses_from_catalog() -> None:
     assert catalog.get_model_status("openai-codex/gpt-5.5") == "catalog"
-    assert catalog.get_model_status("openai-codex/gpt-5.3-codex") == "unsupported"
     assert catalog.get_model_status("openai/gpt-4o-mini") == "catalog"
     assert catalog.get_model_status("anthropic/claude-x") == "unknown"
     assert catalog.get_model_status("") == "unknown"
+
+
+def test_a_model_retired_for_chatgpt_depends_on_what_is_known_of_the_account() -> None:
+    # No login: the account type is unknown, and gpt-5.3-codex still works with an API key.
+    status, reason = catalog.model_status("openai-codex/gpt-5.3-codex")
+    assert status == "catalog" and "retired for ChatGPT" in reason and "API key" in reason
+    assert catalog.get_model_status("openai-codex/gpt-5.3-codex", None) == "catalog"
+    # A ChatGPT account: unsupported, and the reason says why.
+    status, reason = catalog.model_status("openai-codex/gpt-5.3-codex", None, auth_mode="chatgpt")
+    assert status == "unsupported" and "retired for ChatGPT" in reason
+    assert catalog.get_model_status("openai-codex/gpt-5.3-codex", "acct-z") == "unsupported"
+    # An API key: usable.
+    assert catalog.model_status("openai-codex/gpt-5.3-codex", "key-1", auth_mode="api_key")[0] == "catalog"
 
 
 def test_auth_mode_changes_what_is_unsupported() -> None:

@@ -31,7 +31,9 @@ def test_offline_lists_the_bundle_without_retired_models() -> None:
     assert "openai-codex/gpt-5.3-codex " not in out
     assert "not logged in" in out
     every = rows("--all")
-    assert every["openai-codex/gpt-5.3-codex"]["status"] == "unsupported"
+    # Not logged in: nothing says this is a ChatGPT account, and an API key can use the model.
+    assert every["openai-codex/gpt-5.3-codex"]["status"] == "catalog"
+    assert "retired for ChatGPT" in every["openai-codex/gpt-5.3-codex"]["reason"]
     assert every["openai-codex/gpt-5.5"]["status"] == "catalog"
 
 
@@ -54,7 +56,7 @@ def test_probe_records_working_and_unsupported(emu: EmulatorControl, monkeypatch
     login_to(emu, monkeypatch)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-models")
     monkeypatch.setenv("OPENAI_API_BASE", emu.openai_base)
-    result = rows("--probe", "--all")
+    result = rows("--probe", "--all", "--yes")
     assert result["openai-codex/gpt-5.5"]["status"] == "working"
     assert result["openai-codex/gpt-5.4-mini"]["status"] == "unsupported"
     assert result["openai-codex/gpt-5.4-mini"]["probe"]["outcome"] == "unsupported"
@@ -68,3 +70,21 @@ def test_probe_records_working_and_unsupported(emu: EmulatorControl, monkeypatch
     statuses = json.loads((state.state_dir() / "model_status.json").read_text())
     assert statuses[key]["openai-codex/gpt-5.5"]["status"] == "working"
     assert statuses[key]["openai-codex/gpt-5.4-mini"]["status"] == "unsupported"
+
+
+def test_the_header_speaks_plainly(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    login_to(emu, monkeypatch)
+    first = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["models"]).output
+    again = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["models", "--refresh"]).output  # a 304
+    for out in (first, again):
+        assert "your account's list" in out
+        assert "not_modified" not in out and "live list (" not in out and "(fetched)" not in out
+
+
+def test_the_table_shows_why_a_model_is_unsupported(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    login_to(emu, monkeypatch)
+    listed = rows("--all")
+    assert listed["openai-codex/gpt-5.3-codex"]["status"] == "unsupported"
+    assert "retired for ChatGPT" in listed["openai-codex/gpt-5.3-codex"]["reason"]
+    out = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["models", "--all"]).output
+    assert "retired for ChatGPT accounts in June 2026" in out
