@@ -11,6 +11,7 @@
     │   ├── RefreshError               transient token-endpoint failure (retryable)
     │   │   └── ReloginRequiredError   refresh token reused/expired/revoked: only a new login helps
     │   └── CredentialFileError (OSError)  a credential file is unreadable or corrupt
+    ├── UsageProblem                   the command line cannot run as given (CLI exit code 2)
     └── WizardError
         ├── InteractiveSessionRequired  no TTY and no --non-interactive
         └── SetupAborted (KeyboardInterrupt)
@@ -36,6 +37,7 @@ __all__ = [
     "SetupAborted",
     "StateMismatchError",
     "UnknownProviderError",
+    "UsageProblem",
     "WizardError",
 ]
 
@@ -123,6 +125,17 @@ class CredentialFileError(AuthError, OSError):
 
     def __str__(self) -> str:  # OSError.__str__ would drop the hint
         return KabotError.__str__(self)
+
+
+class UsageProblem(KabotError):
+    """A command was asked for something it cannot do as given (the CLI exits with 2).
+
+    ``exit_code`` may say 1 instead when the person declined at a prompt.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, exit_code: int = 2) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
 
 
 class WizardError(KabotError):

@@ -44,7 +44,7 @@ def saved_order(config: KabotConfig | None = None) -> ModelOrder:
     order = config.agents.defaults.model_order()
     if order is None or not order.primary:
         raise ConfigError("No model order is saved yet",
-                          hint="run `kabot setup` (or pass order=ModelOrder(primary=..., fallbacks=[...]))")
+                          hint="run `kabot setup` to choose the primary model and its fallbacks")
     return ModelOrder(primary=normalise(order.primary), fallbacks=[normalise(m) for m in order.fallbacks])
 
 

@@ -32,9 +32,11 @@ class NonInteractivePrompter:
 
     def ask(self, question: Question) -> Any:
         """Raise: the question has no flag value and no default."""
+        topic = question.message.rstrip(":? ").lower()
+        values = f" {'|'.join(question.values)}" if question.values and not question.allow_other else " VALUE"
         raise InteractiveSessionRequired(
-            f"{question.message.rstrip(':?')} needs an answer and --non-interactive was given",
-            hint=f"pass {question.flag}",
+            f"with --non-interactive nothing is asked, and no {question.flag} was given ({topic})",
+            hint=f"add {question.flag}{values}",
         )
 
 

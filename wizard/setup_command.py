@@ -11,7 +11,7 @@ from rich.console import Console
 
 from kabot_codex.cli import cli
 from kabot_codex.cli.errors import handle_errors
-from kabot_codex.errors import InteractiveSessionRequired
+from kabot_codex.errors import InteractiveSessionRequired, UsageProblem
 
 from .questions import LOGIN_METHODS
 
@@ -55,15 +55,20 @@ def _env_key(login_method: str | None) -> str | None:
               help="Key for openai/* fallbacks: '-' reads it from stdin (a literal KEY is unsafe, as for --api-key).")
 @click.option("--probe/--no-probe", default=None, help="Send one tiny request per chosen model.")
 @click.option("--profile", default="default", show_default=True, help="Credential profile to log in to.")
-@click.option("--no-browser", is_flag=True, help="Browser login: print the URL instead of opening it.")
-@click.option("--paste", is_flag=True, help="Browser login: paste the redirect URL instead of a callback.")
+@click.option("--no-browser", is_flag=True, help="Browser login: print the URL but do not open a browser.")
+@click.option("--no-open", "no_open", is_flag=True, hidden=True)  # `kabot login`'s old spelling
+@click.option("--paste/--no-paste", default=None,
+              help="Browser login: also read a pasted redirect URL or code (default: on a terminal).")
+@click.option("--import-codex", "codex_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Reuse a Codex CLI login (same as --login codex; default $CODEX_HOME/auth.json).")
 @click.option("--codex-auth-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Codex login: the auth.json to reuse (default ~/.codex/auth.json).")
-@click.option("--copy", "copy_codex", is_flag=True, help="Codex login: copy the tokens instead of linking.")
+              hidden=True)  # the old spelling of --import-codex PATH
+@click.option("--copy", "copy_codex", is_flag=True,
+              help="With --import-codex: take the tokens over instead of linking to the Codex file.")
 def setup(non_interactive: bool, login_method: str | None, api_key: str | None, primary: str | None,
           fallbacks: tuple[str, ...], no_fallbacks: bool, allow_unsupported: bool | None,
-          openai_api_key: str | None, probe: bool | None, profile: str, no_browser: bool, paste: bool,
-          codex_auth_file: Path | None, copy_codex: bool) -> None:
+          openai_api_key: str | None, probe: bool | None, profile: str, no_browser: bool, no_open: bool,
+          paste: bool | None, codex_path: str | None, codex_auth_file: Path | None, copy_codex: bool) -> None:
     """Log in, pick the primary model and its fallbacks, and save the order.
 
     \b
@@ -74,15 +79,27 @@ def setup(non_interactive: bool, login_method: str | None, api_key: str | None, 
     from .flow import SetupOptions, run_setup
     from .prompter import NonInteractivePrompter, Prompter, QuestionaryPrompter
 
+    path = codex_path or (str(codex_auth_file) if codex_auth_file is not None else None)
+    if codex_path is not None or codex_auth_file is not None:
+        if login_method not in (None, "codex"):
+            raise click.UsageError(f"--import-codex reuses the Codex CLI login; it does not go with "
+                                   f"--login {login_method}")
+        login_method = "codex"
+    elif copy_codex and login_method != "codex":
+        raise click.UsageError("--copy only goes with --import-codex")
     with handle_errors():
         if not non_interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise InteractiveSessionRequired("kabot setup needs a terminal to ask its questions")
+        if login_method == "keep" and not _has_login(profile):
+            raise UsageProblem(f"--login keep: there is no login to keep (profile {profile!r} is not logged in)",
+                               hint="choose --login browser, device, codex or api-key, or run `kabot login` first")
         # Per method: the flow passes only the chosen method's options to the login.
         codex_options: dict[str, object] = {"copy": copy_codex}
-        if codex_auth_file is not None:
-            codex_options["path"] = codex_auth_file
-        # paste None lets the login pick paste mode itself on SSH/headless machines.
-        browser = {"open_browser": not no_browser, "paste": True if paste else None}
+        if path:
+            codex_options["path"] = path
+        # paste None: accept a pasted redirect when stdin is a terminal (the callback server
+        # listens either way).
+        browser = {"open_browser": not (no_browser or no_open), "paste": paste}
         login_options = {"browser": browser, "codex": codex_options}
         options = SetupOptions(
             non_interactive=non_interactive, profile=profile, login=login_method,
@@ -94,3 +111,9 @@ def setup(non_interactive: bool, login_method: str | None, api_key: str | None, 
         )
         prompter: Prompter = NonInteractivePrompter() if non_interactive else QuestionaryPrompter()
         run_setup(options, prompter=prompter, console=Console())
+
+
+def _has_login(profile: str) -> bool:
+    from kabot_codex.config import load_config
+
+    return profile in load_config().codex.profiles

@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from kabot_codex.auth.codex_file import default_codex_auth_path, read_codex_auth
+from kabot_codex.auth.health import dead_login, forget_login
 from kabot_codex.auth.redact import remember_secret
 from kabot_codex.auth.session import reset_sessions
 from kabot_codex.auth.store import login_hint, snapshot_of, valid_profile_name
@@ -23,7 +24,7 @@ from kabot_codex.auth.tokens import Freshness, TokenSet
 from kabot_codex.config import AuthProfile, config_path, edit_config, load_config
 from kabot_codex.errors import AuthError, ConfigError, LoginError, NotLoggedInError
 
-__all__ = ["METHODS", "logout", "run_login", "save_token_login", "status"]
+__all__ = ["METHODS", "api_key_problem", "logout", "run_login", "save_token_login", "status"]
 
 METHODS = ("browser", "device", "codex", "api-key")
 
@@ -73,10 +74,28 @@ def run_login(method: str, *, profile: str = "default", console: Console | None 
         if not key:
             raise LoginError("No API key was given", hint="pass the key on stdin or in OPENAI_API_KEY")
         remember_secret(key)
+        problem = api_key_problem(key)
+        if problem:
+            console.print(f"[yellow]warning:[/] this does not look like an OpenAI API key ({problem}); "
+                          "saved anyway — check it if calls fail with 401.", highlight=False)
         saved = _save(profile, AuthProfile(method="api-key", api_key=key, created_at=time.time()))
     else:
         raise LoginError(f"Unknown login method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
     return saved
+
+
+def api_key_problem(key: str) -> str | None:
+    """Say why ``key`` is unlikely to be an OpenAI API key, or None if it looks like one.
+
+    A warning, not a refusal: proxies and compatible servers take keys of other shapes.
+    """
+    if any(ch.isspace() for ch in key):
+        return "it contains whitespace — a line break from copying?"
+    if not key.startswith("sk-"):
+        return "OpenAI keys start with sk-"
+    if len(key) < 20:
+        return f"only {len(key)} characters; OpenAI keys are much longer"
+    return None
 
 
 def _check_options(method: str, options: dict[str, Any], allowed: set[str]) -> None:
@@ -151,11 +170,14 @@ def _save(name: str, profile: AuthProfile) -> AuthProfile:
     return profile
 
 
-def logout(profile: str | None = None) -> str:
+def logout(profile: str | None = None) -> str | None:
     """Remove profile ``profile`` (default: the active one) and revoke tokens only it held.
 
-    A linked Codex CLI login is left alone — it is Codex's. Returns the removed profile's name.
+    A linked Codex CLI login is left alone — it is Codex's. Returns the removed profile's name,
+    or None when no login at all is stored (nothing to do is not an error).
     """
+    if not config_path().exists() or not load_config().codex.profiles:
+        return None
     with edit_config() as config:
         codex = config.codex
         name = profile or codex.active_profile
@@ -167,6 +189,10 @@ def logout(profile: str | None = None) -> str:
         if codex.active_profile == name and codex.profiles:
             codex.active_profile = "default" if "default" in codex.profiles else sorted(codex.profiles)[0]
     reset_sessions()
+    from kabot_codex.state import forget_rate_limits
+
+    forget_rate_limits(name)
+    forget_login(name)
     if removed.method in _OWNED:
         from kabot_codex.auth.oauth import revoke
 
@@ -194,7 +220,7 @@ def status(*, now: float | None = None) -> list[dict[str, Any]]:
             "mode": None, "email": profile.email, "plan": profile.plan, "expires_at": None,
             "expires_in": None, "token_state": None, "last_refresh": profile.last_refresh,
             "created_at": profile.created_at, "error": None,
-            "rate_limits": _public_limits(limits.get(name)),
+            "rate_limits": None,
         }
         try:
             snap = snapshot_of(name, profile, path)
@@ -203,6 +229,7 @@ def status(*, now: float | None = None) -> list[dict[str, Any]]:
             row["hint"] = err.hint or login_hint(name, linked=profile.codex_auth_file is not None)
             rows.append(row)
             continue
+        row["rate_limits"] = _limits_of_this_login(limits.get(name), snap.credentials.account_key)
         if snap.tokens is None:
             row.update(mode="api_key", token_state="api key")
         else:
@@ -214,12 +241,20 @@ def status(*, now: float | None = None) -> list[dict[str, Any]]:
                                     Freshness.EXPIRED: "expired"}[state])
             if tokens.expires_at is not None:
                 row["expires_in"] = round(tokens.expires_at - now)
+            dead = dead_login(name, tokens.refresh_token)
+            if dead is not None:
+                # A call already learned this login is over; its expiry time says nothing.
+                code = dead.get("code") or "rejected"
+                row.update(token_state="needs login", error=f"login no longer valid ({code})",
+                           hint=snap.relogin_hint())
         rows.append(row)
     return rows
 
 
-def _public_limits(entry: Any) -> dict[str, Any] | None:
-    if not isinstance(entry, dict):
+def _limits_of_this_login(entry: Any, account_key: str) -> dict[str, Any] | None:
+    # Snapshots are recorded per profile name; after a logout and a new login under the same
+    # name (say an API key after a ChatGPT login) the old account's limits are not this login's.
+    if not isinstance(entry, dict) or entry.get("account") != account_key:
         return None
     # "account" is a hash of the account id: harmless, but of no use to a reader either.
     return {k: v for k, v in entry.items() if k not in ("account", "profile")}

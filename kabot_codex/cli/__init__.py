@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from kabot_codex import __version__
+from kabot_codex.cli.errors import KabotGroup
 
 __all__ = ["cli"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=KabotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kabot")
 def cli() -> None:
     """Use your ChatGPT (Codex) subscription or an OpenAI API key from LiteLLM."""

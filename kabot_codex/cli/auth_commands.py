@@ -32,13 +32,20 @@ __all__ = ["login", "logout", "status"]
 @click.option("--copy", is_flag=True,
               help="With --import-codex: take the tokens over instead of linking to the Codex file.")
 @click.option("--profile", default="default", show_default=True, help="Profile to save the login as.")
-@click.option("--no-open", is_flag=True, help="Print the login URL but do not open a browser.")
+@click.option("--no-browser", is_flag=True, help="Print the login URL but do not open a browser.")
+@click.option("--no-open", "no_open", is_flag=True, hidden=True)  # the old spelling of --no-browser
 @click.option("--paste/--no-paste", default=None,
-              help="Paste the redirect URL instead of waiting for the callback (default: on SSH/headless).")
-@click.option("--timeout", type=float, default=None, help="Seconds to wait for the browser or device approval.")
+              help="Also read a pasted redirect URL or code from stdin (default: when stdin is a terminal).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds to wait for the browser or device approval.")
 def login(method: str | None, codex_path: str | None, api_key: bool, copy: bool, profile: str,
-          no_open: bool, paste: bool | None, timeout: float | None) -> None:
-    """Log in to ChatGPT (Codex) or save an API key as PROFILE, and make it the active one."""
+          no_browser: bool, no_open: bool, paste: bool | None, timeout: float | None) -> None:
+    """Log in to ChatGPT (Codex) or save an API key as PROFILE, and make it the active one.
+
+    The browser login listens on 127.0.0.1:1455 (else 1457) for the redirect and, at the same
+    time, accepts the redirect address pasted at the prompt. Over SSH, forward the port
+    (`ssh -L 1455:localhost:1455 host`) or paste.
+    """
     chosen = [m for m in (method, "codex" if codex_path is not None else None, "api-key" if api_key else None) if m]
     if len(chosen) > 1:
         raise click.UsageError("choose one of --browser, --device, --import-codex, --api-key")
@@ -51,7 +58,7 @@ def login(method: str | None, codex_path: str | None, api_key: bool, copy: bool,
         kind = chosen[0] if chosen else "browser"
         options: dict[str, Any] = {}
         if kind == "browser":
-            options = {"open_browser": not no_open, "paste": paste}
+            options = {"open_browser": not (no_browser or no_open), "paste": paste}
         elif kind == "codex":
             options = {"path": codex_path or None, "copy": copy}
         elif kind == "api-key":
@@ -87,6 +94,9 @@ def logout(profile: str | None) -> None:
         from kabot_codex.auth.login import logout as do_logout
 
         name = do_logout(profile)
+        if name is None:
+            console.print("Nothing to log out: no login is stored.")
+            return
         console.print(f"Logged out: profile [bold]{name}[/] removed.")
 
 

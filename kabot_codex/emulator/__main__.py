@@ -33,7 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     # Served from a thread (Emulator does that): shutdown() from a signal handler on the
     # serving thread would deadlock.
-    emulator = Emulator(args.host, args.port, verbose=args.verbose).start()
+    try:
+        emulator = Emulator(args.host, args.port, verbose=args.verbose).start()
+    except OSError as exc:
+        # The kabot CLI's error format (kabot_codex/cli/errors.py), not a traceback.
+        reason = exc.strerror or type(exc).__name__
+        sys.stderr.write(f"error: cannot listen on {args.host}:{args.port} ({reason})\n"
+                         "fix: pick another port with --port N, or --port 0 for a free one\n")
+        return 1
     sys.stdout.write(f"{LISTENING_PREFIX}{emulator.url}\n")
     sys.stdout.flush()
     while not stop.wait(1.0):

@@ -75,8 +75,9 @@ def test_an_empty_line_asks_again_then_a_paste_wins(issuer: EmulatorControl, chi
     assert load_config().codex.profiles["pasted"].refresh_token
 
 
-def test_no_open_says_only_open_this_url(issuer: EmulatorControl, child_env: dict[str, str]) -> None:
-    child = spawn(["login", "--no-open"], child_env, ssh=False)
+@pytest.mark.parametrize("flag", ["--no-browser", "--no-open"])
+def test_no_browser_says_only_open_this_url(issuer: EmulatorControl, child_env: dict[str, str], flag: str) -> None:
+    child = spawn(["login", flag], child_env, ssh=False)
     child.expect(URL)
     printed = child.before
     child.expect("Redirect URL or code")
