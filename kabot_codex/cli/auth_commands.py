@@ -134,7 +134,8 @@ def _limits_text(entry: dict[str, Any] | None, now: float) -> str:
         text = f"{_window_label(window.get('window_minutes'))} {window['used_percent']:.0f}%"
         reset_at = window.get("reset_at")
         if isinstance(reset_at, (int, float)):
-            text += f" (resets {_age(reset_at - now)})"
+            # A window that has reset since the snapshot: the percentage is history, say so.
+            text += f" (resets {_age(reset_at - now)})" if reset_at > now else " (reset since)"
         parts.append(text)
     seen_text = f"; seen {_age(seen - now)}" if isinstance(seen, (int, float)) else ""
     return (", ".join(parts) or "recorded") + seen_text

@@ -72,3 +72,15 @@ def test_a_snapshot_of_another_account_is_not_shown(emu, logged_in) -> None:
     save_profile(emu.mint_tokens(ttl=3600, account_id="acct-other"))
     rows, _ = status()
     assert rows["default"]["rate_limits"] is None
+
+
+def test_a_window_that_has_reset_is_not_shown_as_current(emu, logged_in) -> None:
+    import time
+
+    from kabot_codex.auth.session import session_for
+
+    key = session_for("default").get().account_key
+    state.record_rate_limits("default", key, {
+        "primary": {"used_percent": 97.0, "window_minutes": 300, "reset_at": time.time() - 600}})
+    _, table = status()
+    assert "5h 97% (reset since)" in table and "resets 10m ago" not in table
