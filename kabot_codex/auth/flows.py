@@ -72,12 +72,14 @@ def browser_login(*, console: Console, open_browser: bool = True, paste: bool | 
         reader = _PasteReader.for_stdin(paste)
         if headless:
             port = server.port
-            console.print(
-                "This machine looks remote (SSH) or has no display: open the URL in a browser on your "
-                f"own computer. For the browser to reach kabot, forward the port first: "
-                f"[bold]ssh -L {port}:localhost:{port} host[/]"
-                + (", or paste the address the browser lands on here." if reader else "."),
-                highlight=False)
+            console.print("This machine looks remote (SSH) or has no display: open the URL in a browser "
+                          "on your own computer. For that browser to reach kabot, first run this on "
+                          "your computer, in another terminal:")
+            # On a line of its own and never wrapped: it is meant to be copied.
+            console.print(f"    ssh -L {port}:localhost:{port} host", soft_wrap=True, highlight=False,
+                          markup=False)
+            if reader is not None:
+                console.print("Or paste here the address the browser ends on (a page that does not load).")
         elif reader is not None:
             console.print("If the browser ends on a page that does not load, copy its full address "
                           "and paste it here.")
