@@ -33,7 +33,12 @@ class NonInteractivePrompter:
     def ask(self, question: Question) -> Any:
         """Raise: the question has no flag value and no default."""
         topic = question.message.rstrip(":? ").lower()
-        values = f" {'|'.join(question.values)}" if question.values and not question.allow_other else " VALUE"
+        if question.kind == "password":
+            values = " and send the key on stdin"  # never as an argument: `ps` and shell history
+        elif question.values and not question.allow_other:
+            values = f" {'|'.join(question.values)}"
+        else:
+            values = " VALUE"
         raise InteractiveSessionRequired(
             f"with --non-interactive nothing is asked, and no {question.flag} was given ({topic})",
             hint=f"add {question.flag}{values}",

@@ -19,8 +19,10 @@ __all__ = ["setup"]
 
 
 def _read_secret(value: str | None, flag: str) -> str | None:
-    # "-" reads the key from stdin so it stays out of shell history and `ps`.
+    """Return the key ``flag`` was given: "-" (or the bare flag) reads stdin, else a hidden prompt."""
     if value == "-":
+        if sys.stdin.isatty():
+            return str(click.prompt(f"{flag} (hidden)", hide_input=True, err=True)).strip() or None
         return sys.stdin.readline().strip() or None
     if value:
         # Kept for scripts that already pass it, but never silently (docs/setup.md calls it unsafe).
@@ -43,16 +45,16 @@ def _env_key(login_method: str | None) -> str | None:
 @click.option("--non-interactive", is_flag=True, help="Ask nothing; use flags, the current config and defaults.")
 @click.option("--login", "login_method", type=click.Choice(list(LOGIN_METHODS)), default=None,
               help="How to log in (keep = the current login).")
-@click.option("--api-key", default=None,
-              help="OpenAI API key for --login api-key: '-' reads it from stdin (a literal KEY is unsafe: "
-                   "visible in `ps` and shell history; default: $OPENAI_API_KEY or a hidden prompt).")
+@click.option("--api-key", is_flag=False, flag_value="-", default=None, metavar="[KEY]",
+              help="With --login api-key: read the key from stdin (a hidden prompt on a terminal; default: "
+                   "$OPENAI_API_KEY or a prompt). A literal KEY is unsafe: visible in `ps` and shell history.")
 @click.option("--primary", default=None, help="Primary model, e.g. openai-codex/gpt-5.5 (see `kabot models`).")
 @click.option("--fallback", "fallbacks", multiple=True, help="Fallback model, in order; repeat for more.")
 @click.option("--no-fallbacks", is_flag=True, help="Save the primary alone.")
 @click.option("--allow-unsupported", is_flag=True, default=None,
               help="Accept a primary marked unsupported for this account.")
-@click.option("--openai-api-key", default=None,
-              help="Key for openai/* fallbacks: '-' reads it from stdin (a literal KEY is unsafe, as for --api-key).")
+@click.option("--openai-api-key", is_flag=False, flag_value="-", default=None, metavar="[KEY]",
+              help="Key for openai/* fallbacks, read from stdin (or a hidden prompt); KEY itself is unsafe.")
 @click.option("--probe/--no-probe", default=None, help="Send one tiny request per chosen model.")
 @click.option("--profile", default="default", show_default=True, help="Credential profile to log in to.")
 @click.option("--no-browser", is_flag=True, help="Browser login: print the URL but do not open a browser.")

@@ -187,3 +187,15 @@ def test_exit_codes_are_documented() -> None:
     for code in ("`0`", "`1`", "`2`", "`130`"):
         assert code in docs
     assert os.path.exists(REPO / "kabot_codex" / "cli" / "errors.py")
+
+
+def test_setup_reads_keys_from_stdin_and_warns_about_arguments() -> None:
+    code, out = run("setup", "--non-interactive", "--login", "api-key", "--api-key", "--primary",
+                    "openai-codex/gpt-5.5", "--no-fallbacks", "--no-probe", input="sk-from-stdin-0123456789abcd\n")
+    assert code == 0, out
+    assert load_config().codex.profiles["default"].api_key == "sk-from-stdin-0123456789abcd"
+    assert "`ps`" not in out and "sk-from-stdin" not in out
+    code, out = run("setup", "--non-interactive", "--login", "api-key", "--api-key", "sk-on-argv-0123456789abcd",
+                    "--primary", "openai-codex/gpt-5.5", "--no-fallbacks", "--no-probe")
+    assert code == 0, out
+    assert "warning:" in out and "`ps`" in out

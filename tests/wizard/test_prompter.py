@@ -71,4 +71,4 @@ def test_end_of_input_is_interactive_session_required(pipe: Any) -> None:
 def test_non_interactive_prompter_names_the_flag() -> None:
     with pytest.raises(InteractiveSessionRequired) as info:
         NonInteractivePrompter().ask(Q.api_key_question())
-    assert info.value.hint == "add --api-key VALUE"
+    assert info.value.hint == "add --api-key and send the key on stdin"
