@@ -1,9 +1,10 @@
 """What calls learned about each login, so ``kabot status`` never calls a dead login valid.
 
-A refresh that fails for good (``refresh_token_expired``/``_reused``/``_invalidated``) is
-recorded per profile together with a digest of the refresh token it was about. The record
-describes that token only: a new login or a successful refresh brings a different token, and
-the record stops applying without anyone having to clear it. ``logout`` removes it.
+A refresh that fails for good (``refresh_token_expired``/``_reused``/``_invalidated``), or an
+API key the backend rejects, is recorded per profile together with a digest of the refresh
+token (or key) it was about. The record describes that secret only: a new login or a
+successful refresh brings a different one, and the record stops applying without anyone
+having to clear it. ``logout`` removes it.
 Written off the request path's happy case: only a permanent failure writes.
 """
 
@@ -29,7 +30,7 @@ def _digest(secret: str) -> str:
 
 
 def note_dead_login(profile: str, refresh_token: str | None, code: str | None, message: str) -> None:
-    """Remember that ``refresh_token`` of ``profile`` can never be refreshed again."""
+    """Remember that ``refresh_token`` (or API key) of ``profile`` can never work again."""
     if not refresh_token:
         return
     record = {"refresh": _digest(refresh_token), "code": code, "message": message[:300], "at": time.time()}

@@ -232,6 +232,9 @@ def status(*, now: float | None = None) -> list[dict[str, Any]]:
         row["rate_limits"] = _limits_of_this_login(limits.get(name), snap.credentials.account_key)
         if snap.tokens is None:
             row.update(mode="api_key", token_state="api key")
+            if dead_login(name, snap.api_key) is not None:
+                row.update(token_state="rejected", error="the backend rejected this API key (HTTP 401)",
+                           hint=f"check the key, or {snap.relogin_hint().removeprefix('run ')} --api-key")
         else:
             tokens = snap.tokens
             state = tokens.state(now)

@@ -249,6 +249,9 @@ class ProfileSession:
         if self._good_enough(snap, rejected, time.time()):
             return snap.credentials  # another thread or process already refreshed
         if snap.tokens is None:
+            from kabot_codex.auth.health import note_dead_login
+
+            note_dead_login(snap.name, snap.api_key, "invalid_api_key", "the backend rejected the API key")
             raise NotLoggedInError(f"The backend rejected the API key of profile {snap.name!r} (HTTP 401)",
                                    hint=f"check the key, or {snap.relogin_hint().removeprefix('run ')}")
         self._check_alive(snap)

@@ -84,3 +84,15 @@ def test_a_window_that_has_reset_is_not_shown_as_current(emu, logged_in) -> None
         "primary": {"used_percent": 97.0, "window_minutes": 300, "reset_at": time.time() - 600}})
     _, table = status()
     assert "5h 97% (reset since)" in table and "resets 10m ago" not in table
+
+
+def test_a_rejected_api_key_shows_in_status(emu, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_CODEX_OPENAI_BASE", emu.openai_base)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["login", "--api-key"], input="sk-revoked-0123456789abcdef\n").exit_code == 0
+    emu.fault("unauthorized", count=0, target="openai")
+    with pytest.raises(litellm.AuthenticationError):
+        litellm.completion(model=MODEL, messages=HELLO, num_retries=0)
+    rows, table = status()
+    assert rows["default"]["token_state"] == "rejected" and "rejected this API key" in table
+    assert "sk-revoked" not in table
