@@ -81,6 +81,14 @@ def handle_errors(console: Console | None = None) -> Iterator[None]:
         sys.exit(exit_code_for(err))
 
 
+# click >= 8.2 raises this for a group run without a command; older versions print the help.
+class _NeverRaised(click.ClickException):
+    pass
+
+
+_NoArgsIsHelp: type[click.ClickException] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
+
+
 class KabotGroup(click.Group):
     """The top-level group: click's usage errors in the same ``error:/fix:`` format."""
 
@@ -91,6 +99,9 @@ class KabotGroup(click.Group):
         console = Console(stderr=True)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
+        except _NoArgsIsHelp as exc:
+            exc.show()  # `kabot` alone: the help itself is the answer (exit 2, as click does)
+            sys.exit(exc.exit_code)
         except click.exceptions.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "kabot")
             print_error(console, exc.format_message(), f"see `{where} --help`")

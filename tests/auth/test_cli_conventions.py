@@ -199,3 +199,8 @@ def test_setup_reads_keys_from_stdin_and_warns_about_arguments() -> None:
                     "--primary", "openai-codex/gpt-5.5", "--no-fallbacks", "--no-probe")
     assert code == 0, out
     assert "warning:" in out and "`ps`" in out
+
+
+def test_kabot_alone_shows_the_help() -> None:
+    code, out = run()
+    assert "Commands:" in out and "error:" not in out
