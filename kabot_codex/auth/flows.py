@@ -20,7 +20,7 @@ from kabot_codex.auth import oauth
 from kabot_codex.auth.callback import CallbackServer, parse_pasted
 from kabot_codex.auth.pkce import make_state, make_verifier, s256_challenge
 from kabot_codex.auth.tokens import TokenSet
-from kabot_codex.errors import LoginError, LoginTimeoutError
+from kabot_codex.errors import LoginError, LoginTimeoutError, StateMismatchError
 
 __all__ = ["browser_login", "device_login", "is_headless"]
 
@@ -172,7 +172,12 @@ def _wait_for_code(server: CallbackServer, reader: _PasteReader | None, console:
                           "waiting for the browser.")
             console.print(_PROMPT, end="")
             continue
-        return parse_pasted(text, state)
+        try:
+            return parse_pasted(text, state)
+        except StateMismatchError as err:
+            # Most likely an older tab's address: nothing was exchanged, so let the person retry.
+            console.print(f"[red]{err.message}.[/] Paste the address from this login's tab.", highlight=False)
+            console.print(_PROMPT, end="")
 
 
 def _open(url: str, console: Console) -> None:

@@ -98,3 +98,15 @@ def test_end_of_input_only_turns_paste_off(issuer: EmulatorControl, child_env: d
     assert "Logged in" in page.text
     finish(child)
     assert load_config().codex.profiles["eof"].refresh_token
+
+
+def test_a_paste_from_another_login_asks_again(issuer: EmulatorControl, child_env: dict[str, str]) -> None:
+    child = spawn(["login", "--no-browser", "--profile", "retry"], child_env, ssh=False)
+    location = sign_in(child)
+    child.expect("Redirect URL or code")
+    child.sendline(re.sub(r"state=[^&]+", "state=from-an-old-tab", location))
+    child.expect("does not match")
+    child.expect("Redirect URL or code")
+    child.sendline(location)
+    finish(child)
+    assert load_config().codex.profiles["retry"].refresh_token
