@@ -28,13 +28,9 @@ DEVICE_TIMEOUT = 900.0  # the issuer's device codes live 15 minutes
 _DEVICE_DEFAULT_INTERVAL = 5.0
 
 
-def _over_ssh() -> bool:
-    return any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
-
-
 def is_headless() -> bool:
     """Guess whether a browser on this machine can reach our loopback port (no: SSH, no display)."""
-    if _over_ssh():
+    if any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
         return True
     if sys.platform.startswith("linux"):
         return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -61,8 +57,9 @@ def browser_login(*, console: Console, open_browser: bool = True, paste: bool | 
     with CallbackServer(state) as server:
         redirect_uri = server.redirect_uri
         url = oauth.authorize_url(redirect_uri=redirect_uri, state=state, code_challenge=challenge)
-        # Over SSH a browser would open on the remote machine, where nobody sees it.
-        if open_browser and not _over_ssh():
+        # Over SSH a browser would open on the remote machine, where nobody sees it; without a
+        # display Python's webbrowser would start a text browser (lynx, w3m) in this terminal.
+        if open_browser and not headless:
             console.print("Sign in to ChatGPT in your browser. If it does not open, visit:")
             _print_url(console, url)
             _open(url, console)

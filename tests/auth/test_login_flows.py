@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,13 @@ def quiet_console() -> tuple[Console, io.StringIO]:
     return Console(file=out, width=400, force_terminal=False), out
 
 
+def desktop(mocker: MockerFixture) -> None:
+    """Look like a desktop session (a display, no SSH): kabot then opens the browser itself."""
+    mocker.patch.dict(os.environ, {"DISPLAY": ":0"})
+    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        os.environ.pop(name, None)
+
+
 def fake_browser(mocker: MockerFixture, tamper: Callable[[str], str] | None = None,
                  pages: list[str] | None = None) -> list[str]:
     """Patch the browser opener with one that signs in: it follows the authorize redirect to
@@ -49,6 +58,7 @@ def fake_browser(mocker: MockerFixture, tamper: Callable[[str], str] | None = No
         threading.Thread(target=browse, args=(url,), daemon=True).start()
         return True
 
+    desktop(mocker)
     mocker.patch("webbrowser.open", side_effect=open_)
     return opened
 
@@ -113,6 +123,7 @@ def test_refused_authorization_ends_with_its_reason(issuer: EmulatorControl, moc
 
 
 def test_browser_that_never_comes_back_times_out(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    desktop(mocker)
     mocker.patch("webbrowser.open", return_value=False)
     start = time.monotonic()
     with pytest.raises(LoginTimeoutError) as info:
@@ -179,6 +190,7 @@ def _idle_connection_first(mocker: MockerFixture, idle: list[socket.socket],
         time.sleep(0.2)  # let the server accept it first
         return then(url) if then is not None else True
 
+    desktop(mocker)
     mocker.patch("webbrowser.open", side_effect=open_)
 
 
@@ -281,3 +293,17 @@ def test_the_page_says_logged_in_only_after_the_exchange(issuer: EmulatorControl
     while not pages and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pages and "Logged in" in pages[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
+def test_no_browser_is_started_without_a_display(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    # Python's webbrowser would run a text browser (lynx, w3m) inside this terminal.
+    mocker.patch.dict(os.environ, {}, clear=False)
+    os.environ.pop("DISPLAY", None)
+    os.environ.pop("WAYLAND_DISPLAY", None)
+    opener = mocker.patch("webbrowser.open")
+    console, out = quiet_console()
+    with pytest.raises(LoginTimeoutError):
+        run_login("browser", console=console, paste=False, timeout=0.5)
+    opener.assert_not_called()
+    assert "Open this URL:" in out.getvalue() and "ssh -L 1455:localhost:1455 host" in out.getvalue()
