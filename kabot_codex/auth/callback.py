@@ -3,7 +3,9 @@
 It binds 127.0.0.1 on port 1455 — the redirect URI registered for the Codex client — and
 falls back to 1457, the other registered port, when 1455 is busy (another login running).
 The redirect URI says ``localhost``, as the issuer expects. Checks follow Codex's order:
-state first (CSRF), then ``error=``, then a missing code.
+state first (CSRF), then ``error=``, then a missing code. One thread per connection, a
+secret-guarded ``/cancel``, and a page that waits for the code exchange's real outcome — see
+docs/internals/login.md.
 """
 
 from __future__ import annotations
