@@ -123,9 +123,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             code = code_from_redirect(parse_qs(parts.query), self.server.expected_state)
+        except StateMismatchError:
+            # Not this login's callback (an older tab, or a page forging one): refuse it, but
+            # do not let it end the login — that would be the same one-request DoS as /cancel.
+            self.server.note_stray()
+            self._reply(400, "Not this login",
+                        "This sign-in belongs to another kabot login (an older tab?). Nothing was done: "
+                        "finish the sign-in in the newest tab, or run kabot login again.")
+            return
         except LoginError as err:
-            status = 400 if isinstance(err, StateMismatchError) else 200
-            self._reply(status, "Login failed", html.escape(err.message))
+            self._reply(200, "Login failed", html.escape(err.message))
             self.server.deliver(err)
             return
         arrival = _Arrival(code)
@@ -171,11 +178,17 @@ class _Server(ThreadingHTTPServer):
         self.cancel_secret = secrets.token_urlsafe(24)
         self.outcome_timeout = OUTCOME_TIMEOUT
         self.taken = threading.Event()
+        self.strays = 0  # callbacks refused for carrying another login's state
+        self._stray_lock = threading.Lock()
         self.results: queue.Queue[_Arrival | LoginError] = queue.Queue()
         super().__init__(("127.0.0.1", port), _Handler)
 
     def deliver(self, result: _Arrival | LoginError) -> None:
         self.results.put(result)
+
+    def note_stray(self) -> None:
+        with self._stray_lock:
+            self.strays += 1
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A reset connection is the browser's business; never print a traceback into the terminal.
@@ -219,6 +232,11 @@ class CallbackServer:
     def cancel_url(self) -> str:
         """The URL that ends this login (it carries this login's secret)."""
         return f"http://127.0.0.1:{self.port}/cancel?secret={self._server.cancel_secret}"
+
+    @property
+    def strays(self) -> int:
+        """How many callbacks were refused because they belong to another login."""
+        return self._server.strays
 
     def poll(self, timeout: float) -> str | None:
         """Wait up to ``timeout`` seconds; return the code, raise the callback's error, or None."""

@@ -136,23 +136,39 @@ class _PasteReader:
 def _wait_for_code(server: CallbackServer, reader: _PasteReader | None, console: Console,
                    state: str, timeout: float) -> str:
     """Return the code from whichever comes first: the browser's callback or a pasted line."""
-    deadline = time.monotonic() + timeout
     waiting = "Waiting for the browser to finish the login… (Ctrl-C to cancel)"
     if reader is None:
         with console.status(waiting):
-            return server.wait(timeout)
+            return _race(server, None, console, state, timeout)
     console.print(waiting)
     console.print(_PROMPT, end="")
+    return _race(server, reader, console, state, timeout)
+
+
+def _race(server: CallbackServer, reader: _PasteReader | None, console: Console, state: str,
+          timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    prompting = reader is not None
+    strays = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            console.print()
+            if prompting:
+                console.print()
             raise LoginTimeoutError(f"The browser did not complete the login within {timeout:.0f} s")
         # Short slices keep Ctrl-C responsive and let either source win.
         code = server.poll(0.0 if reader is not None else min(remaining, 0.25))
         if code is not None:
-            console.print("\nThe browser completed the login.")
+            if prompting:
+                console.print("\nThe browser completed the login.")
             return code
+        if server.strays > strays:
+            strays = server.strays
+            console.print(("\n" if prompting else "") + "[yellow]note:[/] a sign-in from another login "
+                          "(an older tab?) reached kabot and was refused; finish the sign-in in the newest "
+                          "tab.", highlight=False)
+            if reader is not None:
+                console.print(_PROMPT, end="")
         if reader is None:
             continue
         try:

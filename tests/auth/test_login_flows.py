@@ -21,7 +21,7 @@ from kabot_codex.auth.login import run_login
 from kabot_codex.auth.session import session_for
 from kabot_codex.config import config_path, load_config
 from kabot_codex.emulator import EmulatorControl
-from kabot_codex.errors import LoginError, LoginTimeoutError, StateMismatchError
+from kabot_codex.errors import LoginError, LoginTimeoutError
 
 pytestmark = pytest.mark.usefixtures("loopback_ports")
 
@@ -107,10 +107,36 @@ def _swap_state(redirect: str) -> str:
 
 def test_state_mismatch_is_rejected(issuer: EmulatorControl, mocker: MockerFixture) -> None:
     fake_browser(mocker, tamper=_swap_state)
-    with pytest.raises(StateMismatchError):
-        run_login("browser", console=quiet_console()[0], paste=False, timeout=30)
+    console, out = quiet_console()
+    with pytest.raises(LoginTimeoutError):
+        run_login("browser", console=console, paste=False, timeout=3)
+    assert "another login (an older tab?) reached kabot and was refused" in out.getvalue()
     assert not config_path().exists()
     assert "oauth.token.authorization_code" not in issuer.stats()["requests"]
+
+
+def test_a_forged_callback_cannot_end_the_login(issuer: EmulatorControl, mocker: MockerFixture) -> None:
+    """Any web page can make the browser call 127.0.0.1:1455; a callback with another state is
+    refused (400) and the real one still completes the login."""
+    pages: list[tuple[int, str]] = []
+
+    def browse(url: str) -> None:
+        with httpx.Client(trust_env=False, timeout=30) as browser:
+            redirect = browser.get(url).headers["location"]
+            forged = browser.get(_swap_state(redirect))
+            pages.append((forged.status_code, forged.text))
+            browser.get(redirect)
+
+    def open_(url: str, *args: object, **kwargs: object) -> bool:
+        threading.Thread(target=browse, args=(url,), daemon=True).start()
+        return True
+
+    desktop(mocker)
+    mocker.patch("webbrowser.open", side_effect=open_)
+    console, out = quiet_console()
+    saved = run_login("browser", console=console, paste=False, timeout=15)
+    assert saved.refresh_token and pages[0][0] == 400 and "another kabot login" in pages[0][1]
+    assert issuer.stats()["requests"]["oauth.token.authorization_code"] == 1
 
 
 def test_refused_authorization_ends_with_its_reason(issuer: EmulatorControl, mocker: MockerFixture) -> None:
