@@ -93,7 +93,9 @@ def models(refresh: bool, probe: bool, yes: bool, as_json: bool, show_all: bool,
 
             # Known bad models are skipped unless --all: don't spend quota on them.
             targets = [s for s in shown if show_all or status_of(s)[0] != "unsupported"]
-            _confirm_paid_probes([s.model for s in targets if s.provider != "openai-codex"], yes, err)
+            # openai/* models bill the OpenAI key; so do openai-codex/* ones under an API-key login.
+            paid = [s.model for s in targets if s.provider != "openai-codex" or account.auth_mode == "api_key"]
+            _confirm_paid_probes(paid, yes, err)
             for spec in targets:
                 err.print(f"probing {spec.model} …", highlight=False)
                 probes[spec.model] = probe_model(spec.model, account_key=account.account_key, profile=profile)
@@ -110,11 +112,11 @@ def _confirm_paid_probes(paid: list[str], yes: bool, err: Console) -> None:
     """Ask before probes that the OpenAI API bills (a ChatGPT plan's own models cost nothing extra)."""
     if not paid or yes:
         return
-    what = f"{len(paid)} openai/* model{'s' if len(paid) != 1 else ''} ({', '.join(paid)})"
+    what = f"{len(paid)} model{'s' if len(paid) != 1 else ''} billed by the OpenAI API ({', '.join(paid)})"
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageProblem(f"--probe would send paid requests to {what} and there is no terminal to ask",
                            hint="rerun with `kabot models --probe --yes` to allow them")
-    err.print(f"--probe sends one tiny request to each model; for {what} the OpenAI API bills your key.",
+    err.print(f"--probe sends one tiny request to each model, including {what}.",
               highlight=False, soft_wrap=True)
     if not click.confirm("Send them?", default=False, err=True):
         raise UsageProblem("Probing cancelled; nothing was sent",

@@ -153,7 +153,7 @@ def test_probe_asks_in_a_terminal(emu: EmulatorControl, child_env: dict[str, str
            "OPENAI_CODEX_API_BASE": emu.codex_base}
     child = pexpect.spawn(KABOT, ["models", "--probe"], env=env, cwd=str(REPO), encoding="utf-8",
                           timeout=30, dimensions=(40, 200))
-    child.expect("the OpenAI API bills your key")
+    child.expect("billed by the OpenAI API")
     child.expect(r"Send them\? \[y/N\]")
     child.sendline("n")
     child.expect("nothing was sent")
@@ -204,3 +204,9 @@ def test_setup_reads_keys_from_stdin_and_warns_about_arguments() -> None:
 def test_kabot_alone_shows_the_help() -> None:
     code, out = run()
     assert "Commands:" in out and "error:" not in out
+
+
+def test_probe_counts_codex_models_as_paid_under_an_api_key(emu: EmulatorControl) -> None:
+    assert run("login", "--api-key", input="sk-test-probe-0123456789abcdef\n")[0] == 0
+    code, out = run("models", "--probe")
+    assert code == 2 and "openai-codex/gpt-5.5" in out and "--yes" in out
