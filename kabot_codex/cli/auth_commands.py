@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kabot_codex.cli import cli
@@ -167,10 +168,11 @@ def status(as_json: bool) -> None:
             return
         table = Table(title="openai-codex logins")
         for column in ("", "profile", "method", "account", "plan", "token", "source", "rate limits"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # never crop an e-mail, a path or an error
         for row in rows:
             if row["error"]:
-                token = f"[red]{row['error']}[/]"
+                # The full reason goes below the table, in the error:/fix: form.
+                token = f"[red]{row['token_state'] or 'unusable'}[/]"
             elif row["mode"] == "api_key":
                 token = "api key"
             else:
@@ -180,8 +182,10 @@ def status(as_json: bool) -> None:
                           row["plan"] or "-", token, source, _limits_text(row["rate_limits"], now))
         console.print(table)
         for row in rows:
-            if row["error"] and row.get("hint"):
-                console.print(f"[cyan]fix ({row['profile']}):[/] {row['hint']}")
+            if row["error"]:
+                console.print(f"[red]error ({row['profile']}):[/] {escape(row['error'])}", highlight=False)
+                if row.get("hint"):
+                    console.print(f"[cyan]fix ({row['profile']}):[/] {escape(row['hint'])}", highlight=False)
         if os.environ.get("OPENAI_CODEX_API_KEY"):
             console.print("[yellow]note:[/] OPENAI_CODEX_API_KEY is set and overrides the active profile.")
         if os.environ.get("KABOT_PROFILE"):

@@ -96,3 +96,13 @@ def test_a_rejected_api_key_shows_in_status(emu, monkeypatch) -> None:
     rows, table = status()
     assert rows["default"]["token_state"] == "rejected" and "rejected this API key" in table
     assert "sk-revoked" not in table
+
+
+def test_status_crops_nothing_at_80_columns(emu, logged_in) -> None:
+    emu.reset()
+    with pytest.raises(litellm.AuthenticationError):
+        litellm.completion(model=MODEL, messages=HELLO, num_retries=0)
+    out = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["status"]).output
+    assert "…" not in out and "dev@kabot-" in out and "est " in out  # the e-mail folds, whole
+    assert "error (default): login no longer valid (refresh_token_expired)" in out
+    assert "fix (default): run `kabot login`" in out
