@@ -98,10 +98,10 @@ def test_router_export_does_not_create_missing_directories(tmp_path: Path) -> No
 def test_setup_takes_keys_from_stdin_or_env_and_warns_about_the_command_line(on_emulator: EmulatorControl,
                                                                              monkeypatch: Any) -> None:
     base = ["setup", "--non-interactive", "--login", "api-key", "--primary", MODEL, "--no-fallbacks", "--no-probe"]
-    piped = kabot(*base, "--api-key", "-", input="sk-from-stdin\n")
+    piped = kabot(*base, "--api-key", "-", input="sk-from-stdin-0123456789\n")
     assert piped.exit_code == 0, piped.output
-    assert "warning" not in piped.output and "sk-from-stdin" not in piped.output
-    assert load_config().codex.profiles["default"].api_key == "sk-from-stdin"
+    assert "warning" not in piped.output and "sk-from-stdin-0123456789" not in piped.output
+    assert load_config().codex.profiles["default"].api_key == "sk-from-stdin-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-env")
     from_env = kabot(*base)
     assert from_env.exit_code == 0, from_env.output
