@@ -18,7 +18,8 @@ import litellm
 
 from kabot_codex.provider.events import UpstreamFailure, retry_after_from
 
-__all__ = ["MappedError", "from_failure", "from_response", "from_transport", "usage_limit_error"]
+__all__ = ["MappedError", "from_failure", "from_response", "from_transport", "limit_window", "plan_error",
+           "usage_limit_error"]
 
 PROVIDER = "openai-codex"
 LOGIN_FIX = "run `kabot login` (or `kabot status` to see your profiles)"
@@ -73,12 +74,70 @@ def _resets_at(error: dict[str, Any], headers: httpx.Headers, now: float) -> flo
         return now + float(error["resets_in_seconds"])
     if isinstance(error.get("resets_at"), (int, float)):
         return float(error["resets_at"])
-    for name in ("x-codex-primary-reset-after-seconds", "x-codex-secondary-reset-after-seconds"):
-        try:
-            return now + float(headers[name])
-        except (KeyError, ValueError):
-            continue
+    window = limit_window(headers)
+    if window is not None:
+        return window
     return now + 3600.0  # unknown reset: assume the typical 5-hour window is far off
+
+
+def limit_window(headers: httpx.Headers | dict[str, str]) -> float | None:
+    """Return when the exhausted window of the limit in force resets (epoch s), from headers.
+
+    ``x-codex-active-limit`` names the limit family (``codex``, or a metered one whose headers
+    are ``x-codex-<name>-*``); within it the fuller window is the one that was hit. Its
+    ``reset-at`` (epoch seconds, what Codex reads) wins over ``reset-after-seconds``.
+    """
+    now = time.time()
+    active = (headers.get("x-codex-active-limit") or "codex").strip().lower().replace("_", "-")
+    families = [f"x-{active}" if active.startswith("codex") else f"x-codex-{active}", "x-codex"]
+    for family in dict.fromkeys(families):
+        best: tuple[float, float] | None = None
+        for window in ("primary", "secondary"):
+            prefix = f"{family}-{window}-"
+            used = _header_number(headers, prefix + "used-percent")
+            reset_at = _header_number(headers, prefix + "reset-at")
+            after = _header_number(headers, prefix + "reset-after-seconds")
+            when = reset_at if reset_at is not None else (now + after if after is not None else None)
+            if when is None:
+                continue
+            candidate = (used if used is not None else 0.0, when)
+            if best is None or candidate > best:
+                best = candidate
+        if best is not None:
+            return best[1]
+    return None
+
+
+def _header_number(headers: httpx.Headers | dict[str, str], name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def plan_error(code: str, model: str, response: httpx.Response, detail: str | None = None) -> Exception:
+    """The one mapping of ``usage_not_included`` / ``insufficient_quota`` (HTTP and in-stream).
+
+    Both are fatal for this account (Codex does not retry them) but say nothing about a reset
+    time, so they raise PermissionDeniedError (403: no Router retry, fallbacks still run) and
+    never start a usage-limit block.
+    """
+    if code == "usage_not_included":
+        what = "Codex usage is not included in your ChatGPT plan (usage_not_included)"
+        fix = "upgrade the plan at chatgpt.com, or use an OpenAI API key (`kabot login --api-key`)"
+    else:
+        what = "the account is out of quota (insufficient_quota)"
+        fix = "add credits or check billing for this account, or log in with another account (`kabot login`)"
+    extra = f" Backend said: {detail}" if detail and detail.lower() not in what else ""
+    return litellm.PermissionDeniedError(message=f"{what}; {fix}.{extra}", llm_provider=PROVIDER, model=model,
+                                         response=response)
+
+
+_PLAN_CODES = ("usage_not_included", "insufficient_quota")
 
 
 def _describe_reset(resets_at: float, now: float) -> str:
@@ -119,11 +178,9 @@ def from_response(status: int, headers: httpx.Headers, body: bytes, *, model: st
         resets_at = _resets_at(error, headers, now)
         exc = usage_limit_error(model, resets_at, request, plan=error.get("plan_type"), headers=headers)
         return MappedError(exc, usage_limit_resets_at=resets_at)
-    if status == 429 and kind == "usage_not_included":
-        return MappedError(litellm.PermissionDeniedError(
-            message="This ChatGPT plan does not include Codex usage; upgrade the plan or use an API key "
-                    "(`kabot login --api-key`)",
-            llm_provider=PROVIDER, model=model, response=response))
+    plan_code = next((c for c in _PLAN_CODES if c in (kind, code)), None)
+    if status in (429, 403, 404) and plan_code is not None:
+        return MappedError(plan_error(plan_code, model, response, message))
     if status == 429:
         retry = _retry_after(headers, message)
         return MappedError(litellm.RateLimitError(
@@ -196,9 +253,13 @@ def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request
     """Map a failure reported inside (or by the end of) the SSE stream."""
     code = (failure.code or "").lower()
     message = failure.message
+    if failure.kind == "unsupported_tool":
+        return MappedError(litellm.BadRequestError(
+            message=f"Codex reply not representable: {message}", model=model, llm_provider=PROVIDER,
+            response=_synthetic(400, request)))
     if failure.kind in ("truncated", "malformed"):
         why = ("the stream ended before the backend finished (no response.completed); the partial answer "
-               "was discarded" if failure.kind == "truncated" else f"the stream was not valid SSE: {message}")
+               "was discarded" if failure.kind == "truncated" else f"{message} (a broken backend or proxy)")
         return MappedError(litellm.APIConnectionError(
             message=f"Codex stream broke: {why}. Retrying usually helps", llm_provider=PROVIDER, model=model,
             request=request))
@@ -210,7 +271,9 @@ def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request
         return MappedError(litellm.ContentPolicyViolationError(
             message=f"The request was refused by the content policy ({code}): {message}",
             model=model, llm_provider=PROVIDER, response=_synthetic(400, request)))
-    if code in ("usage_limit_reached", "usage_not_included", "insufficient_quota"):
+    if code in _PLAN_CODES:
+        return MappedError(plan_error(code, model, _synthetic(403, request), message))
+    if code == "usage_limit_reached":
         resets_at = time.time() + (failure.retry_after or 3600.0)
         return MappedError(usage_limit_error(model, resets_at, request), usage_limit_resets_at=resets_at)
     if code in ("rate_limit_exceeded", "rate_limit"):
@@ -221,7 +284,14 @@ def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request
         return MappedError(litellm.NotFoundError(
             message=f"The model {model!r} is not available to this account: {message} — {MODELS_FIX}",
             model=model, llm_provider=PROVIDER, response=_synthetic(400, request)), unsupported_model=True)
-    if code in ("invalid_request_error", "invalid_encrypted_content") or failure.kind == "incomplete":
+    if failure.kind == "incomplete":
+        # Known reasons became a finish_reason in the reducer; any other one (server_timeout,
+        # interrupted, ...) is a passing backend problem, retryable like Codex's stream errors.
+        return MappedError(litellm.InternalServerError(
+            message=f"The Codex backend stopped the response early (incomplete: {failure.code}); "
+                    "retrying usually helps", llm_provider=PROVIDER, model=model,
+            response=_synthetic(500, request)))
+    if code in ("invalid_request_error", "invalid_encrypted_content"):
         return MappedError(litellm.BadRequestError(
             message=f"The Codex backend rejected the request ({failure.code}): {message}", model=model,
             llm_provider=PROVIDER, response=_synthetic(400, request)))

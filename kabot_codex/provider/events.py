@@ -8,6 +8,7 @@ which the real backend sends as ``[]``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,12 +31,16 @@ __all__ = [
     "usage_from",
 ]
 
+log = logging.getLogger("kabot_codex")
+
 
 class UpstreamFailure(Exception):
     """The stream reported a failure, broke off, or was not valid SSE.
 
-    ``kind`` is ``failed`` (response.failed), ``error`` (an error event), ``incomplete``,
-    ``truncated`` (no terminal event) or ``malformed``.
+    ``kind`` is ``failed`` (response.failed), ``error`` (an error event), ``incomplete``
+    (an incomplete reason with no finish_reason), ``truncated`` (no terminal event),
+    ``malformed`` (backend data of the wrong shape) or ``unsupported_tool`` (the model called a
+    tool kind a chat-completions tool call cannot carry).
     """
 
     def __init__(self, kind: str, message: str, *, code: str | None = None,
@@ -137,41 +142,117 @@ class ReducedResponse:
     reasoning_items: list[dict[str, Any]] = field(default_factory=list)
 
 
+# -- typed access to backend data ---------------------------------------------------------------
+# Backend data is never trusted to have the documented shape: every field the reducer uses is
+# read through one of these, and a wrong type becomes a "malformed" UpstreamFailure with a
+# one-line message (never an AttributeError/TypeError deep inside the provider).
+
+def _malformed(where: str, name: str, value: Any, expected: str) -> UpstreamFailure:
+    return UpstreamFailure(
+        "malformed", f"the backend sent {where} whose {name!r} is {type(value).__name__}, not {expected}")
+
+
+def _obj(container: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = container.get(name)
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise _malformed(where, name, value, "an object")
+    return value
+
+
+def _str(container: dict[str, Any], name: str, where: str) -> str | None:
+    value = container.get(name)
+    if value is None or type(value) is str:
+        return value
+    raise _malformed(where, name, value, "a string")
+
+
+def _list(container: dict[str, Any], name: str, where: str) -> list[Any]:
+    value = container.get(name)
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise _malformed(where, name, value, "a list")
+    return value
+
+
+def _index(payload: dict[str, Any], where: str) -> int | None:
+    value = payload.get("output_index")
+    if value is None or type(value) is int:
+        return value
+    raise _malformed(where, "output_index", value, "an integer")
+
+
+def _count(container: dict[str, Any], name: str) -> int | None:
+    value = container.get(name)
+    if value is None or type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise _malformed("usage", name, value, "an integer")
+
+
 def usage_from(raw: Any) -> dict[str, Any] | None:
-    """Map Responses usage to Chat Completions usage (cached and reasoning tokens kept)."""
-    if not isinstance(raw, dict):
+    """Map Responses usage to Chat Completions usage (cached and reasoning tokens kept).
+
+    Raises ``UpstreamFailure("malformed")`` for usage of the wrong shape.
+    """
+    if raw is None:
         return None
-    prompt = int(raw.get("input_tokens") or 0)
-    completion = int(raw.get("output_tokens") or 0)
+    if type(raw) is not dict:
+        raise _malformed("usage", "usage", raw, "an object")
+    prompt = _count(raw, "input_tokens") or 0
+    completion = _count(raw, "output_tokens") or 0
     usage: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "total_tokens": int(raw.get("total_tokens") or prompt + completion),
+        "total_tokens": _count(raw, "total_tokens") or prompt + completion,
     }
-    cached = (raw.get("input_tokens_details") or {}).get("cached_tokens")
+    cached = _count(_obj(raw, "input_tokens_details", "usage"), "cached_tokens")
     if cached is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": int(cached)}
-    reasoning = (raw.get("output_tokens_details") or {}).get("reasoning_tokens")
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    reasoning = _count(_obj(raw, "output_tokens_details", "usage"), "reasoning_tokens")
     if reasoning is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": int(reasoning)}
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     return usage
 
 
 _INCOMPLETE_FINISH = {"max_output_tokens": "length", "content_filter": "content_filter"}
+_KINDS = frozenset({"message", "function_call", "reasoning"})
+# Tools the model asks the *client* to run that a Chat Completions tool call cannot carry; the
+# request refuses them up front, so seeing one means the backend (or an extra_body) went around
+# that check, and dropping the call silently would lose it.
+_CLIENT_TOOL_CALLS = frozenset({"custom_tool_call", "local_shell_call"})
+# Fields Codex sends back when it replays a reasoning item (docs/internals/codex-protocol.md).
+REPLAYED_REASONING_FIELDS = ("type", "summary", "encrypted_content")
+
+
+def _unsupported_tool(kind: str, name: str | None) -> UpstreamFailure:
+    label = f" {name!r}" if name else ""
+    return UpstreamFailure(
+        "unsupported_tool",
+        f"the model called a {kind.removesuffix('_call')} tool{label}, which a chat-completions tool call "
+        "cannot carry; declare only function tools (see docs/usage.md#tools)", code=kind)
 
 
 @dataclass
 class _Item:
     kind: str  # message | function_call | reasoning | other
     parts: list[str] = field(default_factory=list)
-    done: dict[str, Any] | None = None
+    final: str | None = None  # text, summary or arguments from output_item.done (authoritative)
+    replay: dict[str, Any] | None = None  # reasoning item to hand back for the next turn
     tool_index: int = -1
     call_id: str | None = None
     name: str | None = None
 
 
 class ResponseReducer:
-    """Fold Codex SSE events into deltas (for streaming) and a final ``ReducedResponse``."""
+    """Fold Codex SSE events into deltas (for streaming) and a final ``ReducedResponse``.
+
+    Stops at the first terminal event: once ``finished`` is True, further events are ignored,
+    so the shells may return the answer at once (docs/internals/codex-protocol.md).
+    """
 
     def __init__(self) -> None:
         self._items: dict[int, _Item] = {}
@@ -179,6 +260,7 @@ class ResponseReducer:
         self._tool_count = 0
         self._text_started = False
         self._reasoning_started = False
+        self._skipped_logged = False
         self.response_id: str | None = None
         self.usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
@@ -189,130 +271,189 @@ class ResponseReducer:
         return self.finish_reason is not None
 
     def feed_raw(self, event: str | None, data: bytes | str) -> list[Delta]:
-        """Parse one SSE data payload and fold it in."""
-        if event in _IGNORED or data == b"[DONE]" or data == "[DONE]":
+        """Parse one SSE data payload and fold it in.
+
+        A payload that is not a JSON object is skipped (Codex does the same): gateways inject
+        keep-alive text and recorders garble lines, and one bad line must not lose the answer.
+        """
+        if self.finish_reason is not None or event in _IGNORED or data == b"[DONE]" or data == "[DONE]":
             return []  # nothing in these is used, so their JSON is not even parsed
         try:
             payload = _loads(data)
-        except (_JSONError, ValueError) as exc:
-            raise UpstreamFailure("malformed", f"the backend sent an SSE event that is not JSON ({exc})") from exc
-        if not isinstance(payload, dict):
-            raise UpstreamFailure("malformed", "the backend sent an SSE event that is not a JSON object")
-        return self.feed(payload.get("type") or event or "", payload)
-
-    def _item(self, payload: dict[str, Any]) -> _Item | None:
-        index = payload.get("output_index")
-        if index is None:
-            index = self._by_id.get(payload.get("item_id", ""))
-        return self._items.get(index) if index is not None else None
+        except (_JSONError, ValueError):
+            payload = None
+        if type(payload) is not dict:
+            if not self._skipped_logged:
+                self._skipped_logged = True
+                log.debug("openai-codex: skipped an SSE data line that is not a JSON object (event %r, %d bytes)",
+                          event, len(data))
+            return []
+        kind = payload.get("type") or event or ""
+        if type(kind) is not str:
+            raise _malformed("an SSE event", "type", kind, "a string")
+        return self.feed(kind, payload)
 
     def feed(self, kind: str, payload: dict[str, Any]) -> list[Delta]:
         """Fold one event in; return the deltas it produces."""
         handler = _HANDLERS.get(kind)
-        return handler(self, payload) if handler is not None else []
+        return handler(self, payload, kind) if handler is not None else []
 
-    def _delta(self, payload: dict[str, Any], kind: str) -> list[Delta]:
+    # -- item lookup -------------------------------------------------------------------------
+    def _lookup(self, payload: dict[str, Any], where: str) -> _Item | None:
+        index = _index(payload, where)
+        if index is None:
+            item_id = _str(payload, "item_id", where)
+            index = self._by_id.get(item_id) if item_id else None
+        return self._items.get(index) if index is not None else None
+
+    def _next_index(self) -> int:
+        return max(self._items, default=-1) + 1
+
+    def _delta(self, payload: dict[str, Any], where: str, kind: str) -> list[Delta]:
         """A text or reasoning delta: kept on its item (for incomplete replies) and streamed."""
-        item = self._item(payload)
-        delta = payload.get("delta") or ""
-        if item is not None:
-            item.parts.append(delta)
+        delta = _str(payload, "delta", where) or ""
+        item = self._lookup(payload, where)
+        if item is None:
+            # A delta before (or without) its output_item.added: keep it on an implicit item so
+            # the text is not lost if no done event follows.
+            item = self._open(payload, where, "message" if kind == "text" else "reasoning")
+        item.parts.append(delta)
         return [Delta(kind, delta)] if delta else []
 
-    def _arguments(self, payload: dict[str, Any]) -> list[Delta]:
-        item = self._item(payload)
-        delta = payload.get("delta") or ""
-        if item is None or not delta:
-            return []
+    def _open(self, payload: dict[str, Any], where: str, kind: str) -> _Item:
+        index = _index(payload, where)
+        if index is None:
+            index = self._next_index()
+        item = _Item(kind)
+        self._items[index] = item
+        item_id = _str(payload, "item_id", where)
+        if item_id:
+            self._by_id[item_id] = index
+        return item
+
+    def _arguments(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        delta = _str(payload, "delta", where) or ""
+        item = self._lookup(payload, where)
+        if item is None or not delta or item.kind != "function_call":
+            return []  # the done event will carry the arguments
         item.parts.append(delta)
         return [Delta("tool", delta, index=item.tool_index)]
 
-    def _summary_part(self, payload: dict[str, Any]) -> list[Delta]:
-        item = self._item(payload)
+    def _custom_input(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        _str(payload, "delta", where)
+        raise _unsupported_tool("custom_tool_call", None)
+
+    def _summary_part(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        item = self._lookup(payload, where)
         if item is not None and item.parts:
             item.parts.append("\n\n")
             return [Delta("reasoning", "\n\n")]
         return []
 
-    def _created(self, payload: dict[str, Any]) -> list[Delta]:
-        self.response_id = (payload.get("response") or {}).get("id")
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _created(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        self.response_id = _str(_obj(payload, "response", where), "id", where)
         return []
 
-    def _completed(self, payload: dict[str, Any]) -> list[Delta]:
-        response = payload.get("response") or {}
+    def _completed(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        response = _obj(payload, "response", where)
         self.usage = usage_from(response.get("usage"))
+        self.response_id = self.response_id or _str(response, "id", where)
         self.finish_reason = "tool_calls" if self._tool_count else "stop"
         return []
 
-    def _incomplete(self, payload: dict[str, Any]) -> list[Delta]:
-        response = payload.get("response") or {}
-        reason = (response.get("incomplete_details") or {}).get("reason") or "unknown"
+    def _incomplete(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        response = _obj(payload, "response", where)
+        reason = _str(_obj(response, "incomplete_details", where), "reason", where) or "unknown"
         self.usage = usage_from(response.get("usage"))
         if reason not in _INCOMPLETE_FINISH:
-            raise UpstreamFailure("incomplete", f"the backend returned an incomplete response ({reason})",
+            raise UpstreamFailure("incomplete", f"the backend stopped the response early ({reason})",
                                   code=reason)
         self.finish_reason = _INCOMPLETE_FINISH[reason]
         return []
 
     @staticmethod
-    def _failed(payload: dict[str, Any]) -> list[Delta]:
-        error = (payload.get("response") or {}).get("error") or {}
-        message = error.get("message") or "the backend reported response.failed"
-        raise UpstreamFailure("failed", message, code=error.get("code"), retry_after=retry_after_from(message))
+    def _failure(kind: str, error: dict[str, Any], where: str, fallback: str) -> UpstreamFailure:
+        message = _str(error, "message", where) or fallback
+        code = _str(error, "code", where) or _str(error, "type", where)
+        return UpstreamFailure(kind, message, code=code, retry_after=retry_after_from(message))
 
-    @staticmethod
-    def _error(payload: dict[str, Any]) -> list[Delta]:
-        error = payload.get("error") if isinstance(payload.get("error"), dict) else payload
-        message = error.get("message") or "the backend sent an error event"
-        raise UpstreamFailure("error", message, code=error.get("code") or error.get("type"),
-                              retry_after=retry_after_from(message))
+    def _failed(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        error = _obj(_obj(payload, "response", where), "error", where)
+        raise self._failure("failed", error, where, "the backend reported response.failed")
 
-    def _added(self, payload: dict[str, Any]) -> list[Delta]:
-        raw = payload.get("item") or {}
-        kind = raw.get("type")
-        index = payload.get("output_index", len(self._items))
-        item = _Item(kind if kind in ("message", "function_call", "reasoning") else "other")
+    def _error(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        # Both shapes occur: {"type":"error","code","message"} and {"type":"error","error":{...}}.
+        error = _obj(payload, "error", where) if "error" in payload else payload
+        raise self._failure("error", error, where, "the backend sent an error event")
+
+    # -- output items ------------------------------------------------------------------------
+    def _added(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        raw = _obj(payload, "item", where)
+        return self._start(raw, _index(payload, where), where)[1]
+
+    def _start(self, raw: dict[str, Any], index: int | None, where: str) -> tuple[_Item, list[Delta]]:
+        kind = _str(raw, "type", where)
+        if kind in _CLIENT_TOOL_CALLS:
+            raise _unsupported_tool(kind, _str(raw, "name", where))
+        item = _Item(kind if kind in _KINDS else "other")
+        if index is None:
+            index = self._next_index()
         self._items[index] = item
-        if raw.get("id"):
-            self._by_id[raw["id"]] = index
+        item_id = _str(raw, "id", where)
+        if item_id:
+            self._by_id[item_id] = index
         if item.kind == "message":
             separator = self._text_started
             self._text_started = True
-            return [Delta("text", "\n\n")] if separator else []
+            return item, [Delta("text", "\n\n")] if separator else []
         if item.kind == "reasoning":
             separator = self._reasoning_started
             self._reasoning_started = True
-            return [Delta("reasoning", "\n\n")] if separator else []
+            return item, [Delta("reasoning", "\n\n")] if separator else []
         if item.kind == "function_call":
             item.tool_index = self._tool_count
             self._tool_count += 1
-            item.call_id = raw.get("call_id")
-            item.name = raw.get("name")
-            return [Delta("tool", "", index=item.tool_index, call_id=item.call_id, name=item.name)]
-        return []
+            item.call_id = _str(raw, "call_id", where)
+            item.name = _str(raw, "name", where)
+            return item, [Delta("tool", "", index=item.tool_index, call_id=item.call_id, name=item.name)]
+        return item, []
 
-    def _done(self, payload: dict[str, Any]) -> list[Delta]:
-        raw = payload.get("item") or {}
-        item = self._item(payload)
-        if item is None:  # done without added: treat it as both
-            deltas = self._added(payload)
-            item = self._item(payload)
-            assert item is not None
+    def _done(self, payload: dict[str, Any], where: str) -> list[Delta]:
+        raw = _obj(payload, "item", where)
+        index = _index(payload, where)
+        if index is not None:
+            item = self._items.get(index)
         else:
-            deltas = []
-        item.done = raw
+            # Done events name their item by item.id (they carry no item_id); gateways and
+            # recorders also drop output_index, so this is the lookup that must work.
+            item_id = _str(raw, "id", where)
+            found = self._by_id.get(item_id) if item_id else None
+            item = self._items.get(found) if found is not None else None
+        deltas: list[Delta] = []
+        if item is None:  # done without added: treat it as both
+            item, deltas = self._start(raw, index, where)
+        elif _str(raw, "type", where) in _CLIENT_TOOL_CALLS:
+            raise _unsupported_tool(raw["type"], _str(raw, "name", where))
         if item.kind == "function_call":
-            item.call_id = raw.get("call_id") or item.call_id
-            item.name = raw.get("name") or item.name
-            arguments = raw.get("arguments") or ""
+            item.call_id = _str(raw, "call_id", where) or item.call_id
+            item.name = _str(raw, "name", where) or item.name
+            arguments = _str(raw, "arguments", where) or ""
+            item.final = arguments or None
             if arguments and not item.parts:  # arguments arrived only with the done event
                 item.parts.append(arguments)
                 deltas.append(Delta("tool", arguments, index=item.tool_index))
-        elif item.kind == "message" and not item.parts:
-            text = _message_text(raw)
-            if text:
+        elif item.kind == "message":
+            text = _message_text(raw, where)
+            item.final = text
+            if text and not "".join(item.parts):
                 item.parts.append(text)
                 deltas.append(Delta("text", text))
+        elif item.kind == "reasoning":
+            item.final = _reasoning_text(raw, where)
+            encrypted = _str(raw, "encrypted_content", where)
+            if encrypted:
+                item.replay = {k: raw[k] for k in REPLAYED_REASONING_FIELDS if k in raw}
         return deltas
 
     def result(self) -> ReducedResponse:
@@ -325,20 +466,18 @@ class ResponseReducer:
         reasoning_items: list[dict[str, Any]] = []
         for index in sorted(self._items):
             item = self._items[index]
+            joined = item.final if item.final is not None else "".join(item.parts)
             if item.kind == "message":
-                text = _message_text(item.done) if item.done else "".join(item.parts)
-                if text:
-                    texts.append(text)
+                if joined:
+                    texts.append(joined)
             elif item.kind == "function_call":
-                arguments = (item.done or {}).get("arguments") or "".join(item.parts)
                 tool_calls.append({"id": item.call_id, "type": "function",
-                                   "function": {"name": item.name or "", "arguments": arguments or "{}"}})
+                                   "function": {"name": item.name or "", "arguments": joined or "{}"}})
             elif item.kind == "reasoning":
-                summary = _reasoning_text(item.done) if item.done else "".join(item.parts)
-                if summary:
-                    reasoning.append(summary)
-                if item.done and item.done.get("encrypted_content"):
-                    reasoning_items.append({k: v for k, v in item.done.items() if k != "id"})
+                if joined:
+                    reasoning.append(joined)
+                if item.replay is not None:
+                    reasoning_items.append(item.replay)
         return ReducedResponse(
             response_id=self.response_id,
             text="\n\n".join(texts),
@@ -350,21 +489,23 @@ class ResponseReducer:
         )
 
 
-
 # Events whose payload is never used: the final item arrives again with output_item.done.
 _IGNORED = frozenset({
     "response.in_progress", "response.content_part.added", "response.content_part.done",
     "response.output_text.done", "response.refusal.done", "response.function_call_arguments.done",
     "response.reasoning_summary_text.done", "response.reasoning_summary_part.done",
-    "response.reasoning_text.done",
+    "response.reasoning_text.done", "response.custom_tool_call_input.done",
 })
 
-_HANDLERS: dict[str, Callable[[ResponseReducer, dict[str, Any]], list[Delta]]] = {
-    "response.output_text.delta": lambda reducer, payload: reducer._delta(payload, "text"),
-    "response.refusal.delta": lambda reducer, payload: reducer._delta(payload, "text"),
+_Handler = Callable[[ResponseReducer, dict[str, Any], str], list[Delta]]
+_HANDLERS: dict[str, _Handler] = {
+    "response.output_text.delta": lambda reducer, payload, where: reducer._delta(payload, where, "text"),
+    "response.refusal.delta": lambda reducer, payload, where: reducer._delta(payload, where, "text"),
     "response.function_call_arguments.delta": ResponseReducer._arguments,
-    "response.reasoning_summary_text.delta": lambda reducer, payload: reducer._delta(payload, "reasoning"),
-    "response.reasoning_text.delta": lambda reducer, payload: reducer._delta(payload, "reasoning"),
+    "response.custom_tool_call_input.delta": ResponseReducer._custom_input,
+    "response.reasoning_summary_text.delta": lambda reducer, payload, where: reducer._delta(
+        payload, where, "reasoning"),
+    "response.reasoning_text.delta": lambda reducer, payload, where: reducer._delta(payload, where, "reasoning"),
     "response.reasoning_summary_part.added": ResponseReducer._summary_part,
     "response.output_item.added": ResponseReducer._added,
     "response.output_item.done": ResponseReducer._done,
@@ -372,25 +513,34 @@ _HANDLERS: dict[str, Callable[[ResponseReducer, dict[str, Any]], list[Delta]]] =
     "response.completed": ResponseReducer._completed,
     "response.done": ResponseReducer._completed,
     "response.incomplete": ResponseReducer._incomplete,
-    "response.failed": lambda _reducer, payload: ResponseReducer._failed(payload),
-    "error": lambda _reducer, payload: ResponseReducer._error(payload),
+    "response.failed": ResponseReducer._failed,
+    "error": ResponseReducer._error,
 }
 
 
-def _message_text(item: dict[str, Any] | None) -> str:
-    if not item:
-        return ""
-    return "".join(
-        part.get("text") or part.get("refusal") or ""
-        for part in item.get("content") or []
-        if part.get("type") in ("output_text", "refusal")
-    )
+def _message_text(item: dict[str, Any], where: str) -> str:
+    texts: list[str] = []
+    for part in _list(item, "content", where):
+        if type(part) is not dict:
+            raise _malformed(where, "content part", part, "an object")
+        if part.get("type") in ("output_text", "refusal"):
+            texts.append(_str(part, "text", where) or _str(part, "refusal", where) or "")
+    return "".join(texts)
 
 
-def _reasoning_text(item: dict[str, Any] | None) -> str:
-    if not item:
-        return ""
-    summary = [p.get("text", "") for p in item.get("summary") or [] if p.get("text")]
+def _reasoning_text(item: dict[str, Any], where: str) -> str:
+    summary: list[str] = []
+    for part in _list(item, "summary", where):
+        if type(part) is not dict:
+            raise _malformed(where, "summary part", part, "an object")
+        text = _str(part, "text", where)
+        if text:
+            summary.append(text)
     if summary:
         return "\n\n".join(summary)
-    return "".join(p.get("text", "") for p in item.get("content") or [] if p.get("text"))
+    content: list[str] = []
+    for part in _list(item, "content", where):
+        if type(part) is not dict:
+            raise _malformed(where, "content part", part, "an object")
+        content.append(_str(part, "text", where) or "")
+    return "".join(content)

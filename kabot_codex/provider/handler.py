@@ -26,25 +26,71 @@ __all__ = ["CodexLLM"]
 
 
 # The shell that opened a response closes it (in its own ``finally``); these only read it.
-def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str | None, bytes]]:
-    decoder = SSEDecoder()
-    try:
-        for chunk in response.iter_bytes():
-            yield from decoder.feed(chunk)
-    except httpx.TransportError as exc:
-        raise_failure(UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})"),
-                      call)
+# They stop at the first terminal event, as Codex does: a connection that dies after
+# response.completed must not cost the finished answer. The rest of the body (normally just
+# the chunked-encoding terminator) is then drained so the keep-alive connection can be reused;
+# anything that goes wrong while draining is ignored (docs/internals/codex-protocol.md).
+_DRAIN_LIMIT = 64 * 1024
 
 
-async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterator[tuple[str | None, bytes]]:
+def _truncated(exc: httpx.TransportError) -> UpstreamFailure:
+    return UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})")
+
+
+def _deltas(response: httpx.Response, reducer: ResponseReducer) -> Iterator[list[Any]]:
+    """Feed the body to ``reducer``; yield its non-empty delta lists; stop at the terminal event."""
     decoder = SSEDecoder()
+    chunks = response.iter_bytes()
     try:
-        async for chunk in response.aiter_bytes():
-            for item in decoder.feed(chunk):
-                yield item
+        for chunk in chunks:
+            for event, data in decoder.feed(chunk):
+                deltas = reducer.feed_raw(event, data)
+                if deltas:
+                    yield deltas
+                if reducer.finished:
+                    _drain(chunks)
+                    return
     except httpx.TransportError as exc:
-        raise_failure(UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})"),
-                      call)
+        raise _truncated(exc) from None
+
+
+def _drain(chunks: Iterator[bytes]) -> None:
+    seen = 0
+    try:
+        for chunk in chunks:
+            seen += len(chunk)
+            if seen > _DRAIN_LIMIT:
+                return
+    except httpx.HTTPError:
+        pass
+
+
+async def _adeltas(response: httpx.Response, reducer: ResponseReducer) -> AsyncIterator[list[Any]]:
+    """Async twin of ``_deltas``."""
+    decoder = SSEDecoder()
+    chunks = response.aiter_bytes()
+    try:
+        async for chunk in chunks:
+            for event, data in decoder.feed(chunk):
+                deltas = reducer.feed_raw(event, data)
+                if deltas:
+                    yield deltas
+                if reducer.finished:
+                    await _adrain(chunks)
+                    return
+    except httpx.TransportError as exc:
+        raise _truncated(exc) from None
+
+
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+    seen = 0
+    try:
+        async for chunk in chunks:
+            seen += len(chunk)
+            if seen > _DRAIN_LIMIT:
+                return
+    except httpx.HTTPError:
+        pass
 
 
 def _fill(model_response: ModelResponse, reduced: ReducedResponse, call: PreparedCall) -> ModelResponse:
@@ -66,11 +112,11 @@ def _fill(model_response: ModelResponse, reduced: ReducedResponse, call: Prepare
     return model_response
 
 
-def _reduce(events: Iterator[tuple[str | None, bytes]], call: PreparedCall) -> ReducedResponse:
+def _reduce(response: httpx.Response, call: PreparedCall) -> ReducedResponse:
     reducer = ResponseReducer()
     try:
-        for event, data in events:
-            reducer.feed_raw(event, data)
+        for _ in _deltas(response, reducer):
+            pass
         return reducer.result()
     except UpstreamFailure as failure:
         raise_failure(failure, call)
@@ -129,7 +175,7 @@ class CodexLLM(CustomLLM):
                        api_key=api_key, headers=headers, timeout=timeout)
         response = open_stream(call)
         try:
-            reduced = _reduce(_events(response, call), call)
+            reduced = _reduce(response, call)
         finally:
             response.close()
         call.note_success()
@@ -145,8 +191,8 @@ class CodexLLM(CustomLLM):
         response = await aopen_stream(call)
         reducer = ResponseReducer()
         try:
-            async for event, data in _aevents(response, call):
-                reducer.feed_raw(event, data)
+            async for _ in _adeltas(response, reducer):
+                pass
             reduced = reducer.result()
         except UpstreamFailure as failure:
             raise_failure(failure, call)
@@ -170,8 +216,8 @@ class CodexLLM(CustomLLM):
         maker = _ChunkMaker(call)
         reducer = ResponseReducer()
         try:
-            for event, data in _events(response, call):
-                yield from maker.convert(reducer.feed_raw(event, data))
+            for deltas in _deltas(response, reducer):
+                yield from maker.convert(deltas)
             reducer.result()  # raises if the stream never finished
         except UpstreamFailure as failure:
             raise_failure(failure, call)
@@ -191,8 +237,8 @@ class CodexLLM(CustomLLM):
         maker = _ChunkMaker(call)
         reducer = ResponseReducer()
         try:
-            async for event, data in _aevents(response, call):
-                for chunk in maker.convert(reducer.feed_raw(event, data)):
+            async for deltas in _adeltas(response, reducer):
+                for chunk in maker.convert(deltas):
                     yield chunk
             reducer.result()
         except UpstreamFailure as failure:

@@ -110,7 +110,7 @@ def test_missing_terminal_event_is_an_error_not_a_short_answer():
     assert info.value.kind == "truncated"
 
 
-def test_failed_error_and_malformed_events_raise():
+def test_failed_error_and_wrong_typed_events_raise():
     with pytest.raises(UpstreamFailure) as info:
         run([{"type": "response.failed", "response": {"error": {
             "code": "rate_limit_exceeded", "message": "Rate limit reached. Please try again in 1.5s."}}}])
@@ -119,7 +119,7 @@ def test_failed_error_and_malformed_events_raise():
         run([{"type": "error", "code": "server_error", "message": "boom"}])
     assert info.value.kind == "error"
     with pytest.raises(UpstreamFailure) as info:
-        ResponseReducer().feed_raw("response.output_text.delta", b"{not json")
+        ResponseReducer().feed_raw("response.output_text.delta", b'{"type":"response.output_text.delta","delta":7}')
     assert info.value.kind == "malformed"
 
 

@@ -140,7 +140,7 @@ def test_status_errors(emu, logged_in, kind, exc):
     assert info.value.response is not None
 
 
-@pytest.mark.parametrize("kind", ["drop_stream", "reset_stream", "malformed_sse"])
+@pytest.mark.parametrize("kind", ["drop_stream", "reset_stream"])
 def test_broken_streams_are_errors_not_short_answers(emu, logged_in, kind):
     emu.fault(kind)
     with pytest.raises(litellm.APIConnectionError) as info:
@@ -148,7 +148,14 @@ def test_broken_streams_are_errors_not_short_answers(emu, logged_in, kind):
     assert "stream" in str(info.value).lower()
 
 
-@pytest.mark.parametrize("kind", ["drop_stream", "malformed_sse"])
+def test_a_non_json_data_line_is_skipped_like_codex_does(emu, logged_in):
+    emu.reply(text="All of it arrived", chunks=4)
+    emu.fault("malformed_sse")
+    response = litellm.completion(model=MODEL, messages=HELLO, num_retries=0)
+    assert response.choices[0].message.content == "All of it arrived"
+
+
+@pytest.mark.parametrize("kind", ["drop_stream"])
 def test_broken_streams_raise_while_streaming(emu, logged_in, kind):
     emu.fault(kind)
     stream = litellm.completion(model=MODEL, messages=HELLO, stream=True)
