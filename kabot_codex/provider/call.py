@@ -112,6 +112,9 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
             clamp_effort=(lambda _m, e: spec.clamp(e)) if spec else (lambda _m, e: e),
             supports_parallel_tool_calls=spec.supports_parallel_tool_calls if spec else True,
             session_hint=_session_hint(litellm_params),
+            # Codex sends reasoning for models that reason and have summaries (codex-protocol §6.2).
+            reasons=bool(spec and spec.efforts and spec.supports_reasoning_summaries),
+            reasoning_default=spec.default_effort if spec else None,
         )
     except RequestError as exc:
         raise litellm.BadRequestError(

@@ -17,6 +17,7 @@ import httpx
 import litellm
 
 from kabot_codex.provider.events import UpstreamFailure, retry_after_from
+from kabot_codex.provider.transport import limit_family
 
 __all__ = ["MappedError", "from_failure", "from_response", "from_transport", "limit_window", "plan_error",
            "usage_limit_error"]
@@ -88,8 +89,7 @@ def limit_window(headers: httpx.Headers | dict[str, str]) -> float | None:
     ``reset-at`` (epoch seconds, what Codex reads) wins over ``reset-after-seconds``.
     """
     now = time.time()
-    active = (headers.get("x-codex-active-limit") or "codex").strip().lower().replace("_", "-")
-    families = [f"x-{active}" if active.startswith("codex") else f"x-codex-{active}", "x-codex"]
+    families = [limit_family(headers.get("x-codex-active-limit") or "codex"), "x-codex"]
     for family in dict.fromkeys(families):
         best: tuple[float, float] | None = None
         for window in ("primary", "secondary"):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_INSTRUCTIONS", "CodexRequest", "RequestError", "build_request"]
+__all__ = ["DEFAULT_INSTRUCTIONS", "HOSTED_TOOLS", "CodexRequest", "RequestError", "build_request"]
 
 log = logging.getLogger("kabot_codex")
 
@@ -32,6 +32,14 @@ UNMAPPABLE_PARAMS = frozenset({
 INTERNAL_PARAMS = frozenset({"stream", "stream_options", "max_retries", "extra_headers", "kabot_profile"})
 # extra_body may add keys, but not break the request contract with the backend.
 PROTECTED_KEYS = frozenset({"model", "input", "store", "stream"})
+
+# Tools the backend runs itself: their results come back inside the answer's text, so they fit
+# a chat completion. Client-executed kinds (custom, local_shell, ...) would come back as calls a
+# chat-completions tool call cannot carry, so they are refused up front (docs/usage.md#tools).
+HOSTED_TOOLS = frozenset({"web_search", "web_search_preview"})
+REPLAYED_REASONING_FIELDS = ("type", "summary", "encrypted_content")
+# Values that switch reasoning summaries off (Codex omits ``summary`` for "none").
+_NO_SUMMARY = frozenset({"none", "off", "false"})
 
 _warned: set[str] = set()
 
@@ -132,7 +140,10 @@ def _replayed_reasoning(message: Mapping[str, Any], model: str) -> list[dict[str
     if not isinstance(replay, Mapping) or replay.get("model") != model:
         return []
     items = replay.get("items") or []
-    return [{k: v for k, v in item.items() if k != "id"} for item in items if isinstance(item, Mapping)]
+    # Codex sends back only type, summary and encrypted_content (never id, status or the raw
+    # reasoning content); anything more is state the backend did not ask for.
+    return [{k: item[k] for k in REPLAYED_REASONING_FIELDS if k in item}
+            for item in items if isinstance(item, Mapping) and item.get("type") == "reasoning"]
 
 
 def _convert_messages(messages: list[Any], model: str) -> tuple[str, list[dict[str, Any]]]:
@@ -214,8 +225,32 @@ def _convert_tools(tools: list[Any]) -> list[dict[str, Any]]:
                 "strict": bool(fn.get("strict", False)),
             })
         else:
-            converted.append(dict(tool))  # hosted tools (web_search, ...) pass through
+            converted.append(_hosted_tool(tool))
     return converted
+
+
+def _hosted_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    kind = tool.get("type")
+    if kind in HOSTED_TOOLS:
+        return dict(tool)
+    if kind == "function":
+        raise RequestError("a function tool needs a 'function' object with a name (Chat Completions shape)")
+    raise RequestError(
+        f"tools of type {kind!r} are not supported: the model would call it as a {kind} tool, which a "
+        "chat-completions tool call cannot carry. Declare it as a function tool "
+        '({"type": "function", "function": {"name": ..., "parameters": ...}}); hosted tools '
+        f"{sorted(HOSTED_TOOLS)} are passed through")
+
+
+def _check_raw_tools(tools: Any) -> None:
+    """Tools given in Responses shape through extra_body get the same refusal."""
+    if not isinstance(tools, list):
+        raise RequestError("extra_body 'tools' must be a list")
+    for tool in tools:
+        if not isinstance(tool, Mapping):
+            raise RequestError(f"a tool must be a dict, got {type(tool).__name__}")
+        if tool.get("type") != "function":
+            _hosted_tool(tool)
 
 
 def _convert_tool_choice(choice: Any) -> Any:
@@ -231,11 +266,45 @@ def _text_format(response_format: Any) -> dict[str, Any] | None:
     kind = response_format.get("type")
     if kind == "json_schema":
         spec = response_format.get("json_schema") or {}
-        return {"type": "json_schema", "name": spec.get("name") or "output",
-                "schema": spec.get("schema") or {}, "strict": bool(spec.get("strict", True))}
+        text_format = {"type": "json_schema", "name": spec.get("name") or "output",
+                       "schema": spec.get("schema") or {}}
+        # Only as the caller set it: the API's default is non-strict, and forcing strict makes
+        # the backend reject schemas that cannot be strict (optional fields, free-form objects).
+        if spec.get("strict") is not None:
+            text_format["strict"] = bool(spec["strict"])
+        return text_format
     if kind == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def _reasoning(model: str, params: dict[str, Any], extra_body: dict[str, Any],
+               clamp_effort: Callable[[str, str | None], str | None], default: str | None,
+               reasons: bool) -> dict[str, Any] | None:
+    """The ``reasoning`` object, or None when nothing is to be sent."""
+    given = extra_body.pop("reasoning", None) or params.pop("reasoning", None)
+    reasoning = dict(given) if isinstance(given, Mapping) else {}
+    effort = params.pop("reasoning_effort", None)
+    if isinstance(effort, Mapping):  # LiteLLM also accepts {"effort": ..., "summary": ...}
+        reasoning.update(effort)
+    elif effort is not None:
+        reasoning["effort"] = effort
+    summary = params.pop("reasoning_summary", None)
+    if summary is not None:
+        reasoning["summary"] = summary
+    if not reasoning and not reasons:
+        return None  # a model without reasoning (or unknown to the catalog): the backend decides
+    if reasons and reasoning.get("effort") is None and default is not None:
+        reasoning["effort"] = default
+    # Codex always asks for summaries; otherwise many models stream no visible reasoning.
+    reasoning.setdefault("summary", "auto")
+    if reasoning["summary"] is None or str(reasoning["summary"]).lower() in _NO_SUMMARY:
+        reasoning.pop("summary")
+    if reasoning.get("effort") is not None:
+        reasoning["effort"] = clamp_effort(model, str(reasoning["effort"]))
+        if reasoning["effort"] is None:
+            reasoning.pop("effort")
+    return reasoning
 
 
 def _session_id(explicit: str | None, instructions: str, items: list[dict[str, Any]]) -> str:
@@ -257,8 +326,15 @@ def build_request(
     clamp_effort: Callable[[str, str | None], str | None] = lambda _m, e: e,
     supports_parallel_tool_calls: bool = True,
     session_hint: str | None = None,
+    reasoning_default: str | None = None,
+    reasons: bool = False,
 ) -> CodexRequest:
-    """Return the Codex body for a LiteLLM call. Raises ``RequestError`` for inexpressible input."""
+    """Return the Codex body for a LiteLLM call. Raises ``RequestError`` for inexpressible input.
+
+    ``reasons``: the model reasons (per the catalog), so reasoning is always sent the way Codex
+    sends it — ``{effort: <caller's or reasoning_default>, summary: "auto"}`` plus the encrypted
+    reasoning in ``include`` — unless the caller overrides it.
+    """
     params = dict(optional_params)
     extra_body = dict(params.pop("extra_body", None) or {})
     instructions, items = _convert_messages(messages, model)
@@ -296,21 +372,8 @@ def build_request(
         params.pop("tool_choice", None)
         params.pop("parallel_tool_calls", None)
 
-    reasoning = dict(extra_body.pop("reasoning", None) or params.pop("reasoning", None) or {})
-    effort = params.pop("reasoning_effort", None)
-    if isinstance(effort, Mapping):  # LiteLLM also accepts {"effort": ..., "summary": ...}
-        reasoning.update(effort)
-    elif effort is not None:
-        reasoning["effort"] = effort
-    summary = params.pop("reasoning_summary", None)
-    if summary:
-        reasoning["summary"] = summary
-    if reasoning:
-        reasoning.setdefault("summary", "auto")  # otherwise many models stream no visible reasoning
-        if reasoning.get("effort") is not None:
-            reasoning["effort"] = clamp_effort(model, reasoning["effort"])
-            if reasoning["effort"] is None:
-                reasoning.pop("effort")
+    reasoning = _reasoning(model, params, extra_body, clamp_effort, reasoning_default, reasons)
+    if reasoning is not None:
         body["reasoning"] = reasoning
         body["include"] = ["reasoning.encrypted_content"]
 
@@ -331,6 +394,12 @@ def build_request(
     for key, value in extra_body.items():
         if key not in PROTECTED_KEYS:
             body[key] = value
+    if "tools" in extra_body:
+        _check_raw_tools(body["tools"])
+    if reasoning is not None and isinstance(body.get("include"), list) and (
+            "reasoning.encrypted_content" not in body["include"]):
+        # A caller's own include list adds to the encrypted reasoning, never replaces it.
+        body["include"] = [*body["include"], "reasoning.encrypted_content"]
     # Anything left is an unknown kwarg LiteLLM passed through; sending it would only earn
     # a 400 from the backend, so it is dropped with a warning instead.
     for name in params:

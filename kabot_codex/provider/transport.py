@@ -15,12 +15,13 @@ from typing import Any
 import httpx
 
 from kabot_codex.auth.credentials import Credentials
-from kabot_codex.identity import client_headers, codex_base, openai_base
+from kabot_codex.identity import CLIENT_VERSION, client_headers, codex_base, openai_base
 
 __all__ = [
     "async_client",
     "build_headers",
     "endpoint",
+    "limit_family",
     "parse_rate_limits",
     "sync_client",
     "timeout_for",
@@ -74,7 +75,18 @@ def endpoint(credentials: Credentials, api_base: str | None) -> str:
 def build_headers(credentials: Credentials, session_id: str, extra: dict[str, str] | None) -> dict[str, str]:
     """Return the request headers the backend expects (codex-protocol.md §6.1)."""
     headers = client_headers(credentials.token, credentials.account_id if credentials.mode == "chatgpt" else None)
-    headers.update({"Content-Type": "application/json", "Accept": "text/event-stream", "session_id": session_id})
+    headers.update({
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+        # Today's Codex sends the hyphenated session-id/thread-id and x-client-request-id (all
+        # the conversation id here: one LiteLLM conversation is one Codex thread) and its
+        # version; older backends and proxies key on the legacy session_id, so both are sent.
+        "session_id": session_id,
+        "session-id": session_id,
+        "thread-id": session_id,
+        "x-client-request-id": session_id,
+        "version": CLIENT_VERSION,
+    })
     if extra:
         headers.update({k: v for k, v in extra.items() if k.lower() != "authorization"})
     return headers
@@ -102,17 +114,15 @@ def parse_rate_limits(headers: httpx.Headers | dict[str, str]) -> dict[str, Any]
     raw = headers if isinstance(headers, dict) else codex_headers(headers)
     if "x-codex-primary-used-percent" not in raw and "x-codex-plan-type" not in raw:
         return {}
-    snapshot: dict[str, Any] = {}
-    for window in ("primary", "secondary"):
-        prefix = f"x-codex-{window}-"
-        values = {
-            "used_percent": _number(raw.get(prefix + "used-percent")),
-            "window_minutes": _number(raw.get(prefix + "window-minutes")),
-            "reset_after_seconds": _number(raw.get(prefix + "reset-after-seconds")),
-            "reset_at": _number(raw.get(prefix + "reset-at")),
-        }
-        if any(v is not None for v in values.values()):
-            snapshot[window] = values
+    snapshot: dict[str, Any] = _windows(raw, "x-codex")
+    active = raw.get("x-codex-active-limit")
+    family = limit_family(active) if active else "x-codex"
+    if family != "x-codex":
+        # A metered limit (x-codex-<name>-*) is the one in force: keep its windows too.
+        windows = _windows(raw, family)
+        if windows:
+            limit_name = raw.get(family + "-limit-name")
+            snapshot["active"] = {"limit": active, **({"limit_name": limit_name} if limit_name else {}), **windows}
     for key, header in (("plan_type", "x-codex-plan-type"), ("active_limit", "x-codex-active-limit")):
         if raw.get(header):
             snapshot[key] = raw[header]
@@ -124,6 +134,28 @@ def parse_rate_limits(headers: httpx.Headers | dict[str, str]) -> dict[str, Any]
     if any(v is not None for v in credits.values()):
         snapshot["credits"] = credits
     return snapshot
+
+
+def limit_family(active: str) -> str:
+    """Header prefix of the limit named by ``x-codex-active-limit`` (``codex`` -> ``x-codex``)."""
+    name = active.strip().lower().replace("_", "-")
+    return f"x-{name}" if name.startswith("codex") else f"x-codex-{name}"
+
+
+def _windows(raw: dict[str, str], family: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for window in ("primary", "secondary"):
+        prefix = f"{family}-{window}-"
+        values = {
+            "used_percent": _number(raw.get(prefix + "used-percent")),
+            "window_minutes": _number(raw.get(prefix + "window-minutes")),
+            "reset_after_seconds": _number(raw.get(prefix + "reset-after-seconds")),
+            # Epoch seconds: what Codex itself reads (reset-after is relative to an unknown send time).
+            "reset_at": _number(raw.get(prefix + "reset-at")),
+        }
+        if any(v is not None for v in values.values()):
+            out[window] = values
+    return out
 
 
 def codex_headers(headers: httpx.Headers) -> dict[str, str]:
