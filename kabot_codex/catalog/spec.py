@@ -159,19 +159,16 @@ def spec_from_model_info(info: Mapping[str, Any], base: ModelSpec | None = None)
         base = ModelSpec(slug=str(info["slug"]), provider=CODEX, display_name=str(info["slug"]),
                          context_window=272000, max_output_tokens=128000,
                          unverified=("max_output_tokens",))
-    # ``context_window`` is what Codex fills with input; ``max_context_window`` (newer backends)
-    # is the model's full window when larger, e.g. gpt-5.5: 272k input of a 400k window.
-    effective = int(info.get("context_window") or 0) or None
-    largest = max(effective or 0, int(info.get("max_context_window") or 0)) or None
-    max_input = effective if effective and largest and effective < largest else base.max_input_tokens
-    if largest and max_input and max_input > largest:
-        max_input = None
+    # ``context_window`` is the window Codex fills (prompt + history), so it is the model's
+    # window here too; ``max_context_window`` (newer backends, e.g. 400k for gpt-5.5) is the
+    # model's theoretical maximum, which the ChatGPT backend does not let a client fill.
+    window = int(info.get("context_window") or 0) or None
     return replace(
         base,
         display_name=str(info.get("display_name") or base.display_name),
         description=str(info.get("description") or base.description),
-        context_window=largest or base.context_window,
-        max_input_tokens=max_input,
+        context_window=window or base.context_window,
+        max_input_tokens=None if window else base.max_input_tokens,
         efforts=efforts or base.efforts,
         default_effort=info.get("default_reasoning_level") or base.default_effort,
         input_modalities=_tuple(info.get("input_modalities")) or base.input_modalities,

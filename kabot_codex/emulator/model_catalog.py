@@ -101,8 +101,9 @@ CATALOG: dict[str, dict[str, Any]] = {
                minimal_client_version="0.142.0", description="Balanced gpt-5.6 model for everyday coding"),
         _model("gpt-5.6-luna", "GPT-5.6 Luna", _GPT56, "medium", 3,
                minimal_client_version="0.142.0", description="Fast, efficient gpt-5.6 model"),
-        _model("gpt-5.5", "GPT-5.5", _GENERAL, "medium", 4, max_context_window=400000),
-        _model("gpt-5.4", "GPT-5.4", _GENERAL, "medium", 5),
+        # Efforts and windows as Codex's own models.json lists them (no "none" for 5.4/5.5).
+        _model("gpt-5.5", "GPT-5.5", _CODEX, "medium", 4, max_context_window=400000),
+        _model("gpt-5.4", "GPT-5.4", _CODEX, "medium", 5),
         _model("gpt-5.4-mini", "GPT-5.4 Mini", _CODEX, "medium", 6),
         _model("gpt-5.3-codex-spark", "GPT-5.3 Codex Spark", _CODEX, "medium", 7, context_window=128000,
                text_only=True, supported_in_api=False, description="Ultra-fast text-only coding model"),

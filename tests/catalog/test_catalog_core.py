@@ -28,7 +28,9 @@ def test_spec_values_from_the_protocol_reference() -> None:
     assert (sol.default_effort, sol.context_window) == ("low", 372000)
     spark = catalog.get_spec("gpt-5.3-codex-spark")
     assert spark.input_modalities == ("text",) and spark.context_window == 128000
-    assert catalog.get_spec("gpt-5.5").efforts == ("none", "low", "medium", "high", "xhigh")
+    # Codex's own list: no "none" for gpt-5.5, and 272k is the window Codex fills.
+    assert catalog.get_spec("gpt-5.5").efforts == ("low", "medium", "high", "xhigh")
+    assert catalog.get_spec("gpt-5.5").context_window == 272000
     assert catalog.get_spec("gpt-5.1-codex-mini").efforts == ("medium", "high")
     assert sol.model == "openai-codex/gpt-5.6-sol"
 
@@ -236,3 +238,25 @@ def test_canonical_model_only_rewrites_prefixes_the_registry_knows():
     assert canonical_model("openai/gpt-4o-mini") == "openai/gpt-4o-mini"
     assert canonical_model("vertex_ai/gemini-1.5-pro") == "vertex_ai/gemini-1.5-pro"
     assert canonical_model("together_ai/meta-llama/Llama-3") == "together_ai/meta-llama/Llama-3"
+
+
+def test_bundle_matches_the_live_list_and_live_data_wins() -> None:
+    from kabot_codex.catalog.spec import spec_from_model_info
+    from kabot_codex.catalog.store import bundled_specs
+    from kabot_codex.emulator.model_catalog import CATALOG, DEFAULT_RETIRED
+
+    bundled = {s.slug: s for s in bundled_specs() if s.provider == "openai-codex"}
+    for slug, info in CATALOG.items():
+        if slug not in bundled or slug in DEFAULT_RETIRED:
+            continue
+        live = spec_from_model_info(info, bundled[slug])
+        assert (live.efforts, live.default_effort, live.context_window, live.input_limit) == (
+            bundled[slug].efforts, bundled[slug].default_effort, bundled[slug].context_window,
+            bundled[slug].input_limit), slug
+    # A live answer that differs replaces the bundled values (never the other way round).
+    changed = dict(CATALOG["gpt-5.5"], context_window=300000, max_context_window=400000,
+                   default_reasoning_level="high",
+                   supported_reasoning_levels=[{"effort": "none"}, {"effort": "high"}])
+    live = spec_from_model_info(changed, bundled["gpt-5.5"])
+    assert (live.context_window, live.input_limit, live.efforts, live.default_effort, live.source) == (
+        300000, 300000, ("none", "high"), "high", "live")

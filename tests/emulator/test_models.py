@@ -33,7 +33,9 @@ def test_catalog_content(emu: EmulatorControl) -> None:
     sol = by_slug["gpt-5.6-sol"]
     assert [lv["effort"] for lv in sol["supported_reasoning_levels"]] == ["low", "medium", "high", "xhigh", "max"]
     assert sol["default_reasoning_level"] == "low" and sol["context_window"] == 372000
-    assert [lv["effort"] for lv in by_slug["gpt-5.5"]["supported_reasoning_levels"]][0] == "none"
+    assert [lv["effort"] for lv in by_slug["gpt-5.5"]["supported_reasoning_levels"]] == ["low", "medium", "high",
+                                                                                       "xhigh"]
+    assert by_slug["gpt-5.5"]["context_window"] == 272000
     assert by_slug["gpt-5.5"]["default_reasoning_level"] == "medium"
     assert [lv["effort"] for lv in by_slug["gpt-5.1-codex-mini"]["supported_reasoning_levels"]] == ["medium", "high"]
     spark = by_slug["gpt-5.3-codex-spark"]
