@@ -27,6 +27,12 @@ BAD_GATEWAY_PAGE = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<b
                     "Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n")
 
 
+PLAN_MESSAGES = {
+    "usage_not_included": "Codex is not included in your plan. Upgrade to a plan that includes Codex.",
+    "insufficient_quota": "You exceeded your current quota, please check your plan and billing details.",
+}
+
+
 def openai_error(message: str, type_: str, code: str | None, param: str | None = None) -> dict[str, Any]:
     """Return an api.openai.com style error body."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
@@ -81,10 +87,18 @@ def _codex_fault(ex: Exchange, fault: Fault, headers: dict[str, str]) -> None:
     elif kind == "usage_limit":
         resets_in = int(fault.param("resets_in_seconds", 3600))
         plan = str(fault.param("plan_type", headers.get("x-codex-plan-type", "plus")))
-        ex.send_json(429, {"error": {
+        error_type = str(fault.param("error_type", "usage_limit_reached"))
+        if error_type != "usage_limit_reached":  # usage_not_included / insufficient_quota: no reset
+            ex.send_json(429, {"error": {"type": error_type, "code": error_type, "plan_type": plan,
+                                         "message": PLAN_MESSAGES.get(error_type, error_type)}}, headers)
+            return
+        error: dict[str, Any] = {
             "type": "usage_limit_reached", "message": "The usage limit has been reached", "plan_type": plan,
             "resets_at": int(time.time()) + resets_in, "eligible_promo": None, "resets_in_seconds": resets_in,
-        }}, _usage_limit_headers(headers, resets_in))
+        }
+        if not fault.param("body_resets", True):  # some replies carry the reset only in headers
+            del error["resets_at"], error["resets_in_seconds"]
+        ex.send_json(429, {"error": error}, _usage_limit_headers(headers, resets_in))
     elif kind == "rate_limit":
         retry = fault.param("retry_after", 2)
         ex.send_json(429, openai_error(

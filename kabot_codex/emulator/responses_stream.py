@@ -215,10 +215,28 @@ def events_for(render: Render, fault: Fault) -> Iterator[Event]:
     return render.events()
 
 
+def write_transcript(stream: Stream, fault: Fault) -> None:
+    """Play a scripted SSE body verbatim (the conformance corpus): ``frames`` are written one
+    chunk each, exactly as given; ``end`` is ``finish`` (clean end) or ``abort`` (the
+    connection dies after the last frame)."""
+    frames = fault.param("frames", [])
+    if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
+        raise ValueError("a transcript fault needs 'frames': a list of strings")
+    for frame in frames:
+        stream.write(frame.encode("utf-8"))
+    if fault.param("end", "finish") == "abort":
+        stream.abort()
+    else:
+        stream.finish()
+
+
 def write_events(stream: Stream, render: Render, fault: Fault | None) -> None:
     """Write the plan's events to ``stream``, applying a stream fault if one was drawn."""
     fault = fault or Fault.none()
     kind = fault.kind
+    if kind == "transcript":
+        write_transcript(stream, fault)
+        return
     events = events_for(render, fault)
     delay = float(fault.param("delay_ms", 200)) / 1000 if kind == "slow" else 0.0
     deltas = 0

@@ -20,7 +20,7 @@ __all__ = ["STREAM_FAULTS", "Account", "Fault", "State", "FAULT_KINDS", "TARGETS
 #: Faults that only make sense once a stream (or a response body) has started.
 STREAM_FAULTS = frozenset({
     "context_length", "response_failed", "error_event", "incomplete", "drop_stream", "reset_stream",
-    "malformed_sse", "slow",
+    "malformed_sse", "slow", "transcript",
 })
 FAULT_KINDS = STREAM_FAULTS | {
     "unauthorized", "usage_limit", "rate_limit", "server_error", "overloaded", "bad_gateway", "cloudflare",

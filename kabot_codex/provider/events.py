@@ -223,7 +223,7 @@ _KINDS = frozenset({"message", "function_call", "reasoning"})
 # Tools the model asks the *client* to run that a Chat Completions tool call cannot carry; the
 # request refuses them up front, so seeing one means the backend (or an extra_body) went around
 # that check, and dropping the call silently would lose it.
-_CLIENT_TOOL_CALLS = frozenset({"custom_tool_call", "local_shell_call"})
+_CLIENT_TOOL_CALLS = {"custom_tool_call": "custom", "local_shell_call": "local_shell"}
 # Fields Codex sends back when it replays a reasoning item (docs/internals/codex-protocol.md).
 REPLAYED_REASONING_FIELDS = ("type", "summary", "encrypted_content")
 
@@ -232,7 +232,7 @@ def _unsupported_tool(kind: str, name: str | None) -> UpstreamFailure:
     label = f" {name!r}" if name else ""
     return UpstreamFailure(
         "unsupported_tool",
-        f"the model called a {kind.removesuffix('_call')} tool{label}, which a chat-completions tool call "
+        f"the model called a {_CLIENT_TOOL_CALLS.get(kind, kind)} tool{label}, which a chat-completions tool call "
         "cannot carry; declare only function tools (see docs/usage.md#tools)", code=kind)
 
 
