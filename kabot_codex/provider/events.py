@@ -300,6 +300,9 @@ class ResponseReducer:
 
     # -- item lookup -------------------------------------------------------------------------
     def _lookup(self, payload: dict[str, Any], where: str) -> _Item | None:
+        index = payload.get("output_index")
+        if type(index) is int:  # the common case, checked inline: this runs for every delta
+            return self._items.get(index)
         index = _index(payload, where)
         if index is None:
             item_id = _str(payload, "item_id", where)
@@ -311,7 +314,9 @@ class ResponseReducer:
 
     def _delta(self, payload: dict[str, Any], where: str, kind: str) -> list[Delta]:
         """A text or reasoning delta: kept on its item (for incomplete replies) and streamed."""
-        delta = _str(payload, "delta", where) or ""
+        delta = payload.get("delta")
+        if type(delta) is not str:
+            delta = _str(payload, "delta", where) or ""
         item = self._lookup(payload, where)
         if item is None:
             # A delta before (or without) its output_item.added: keep it on an implicit item so
