@@ -249,8 +249,12 @@ def _retry_after(headers: httpx.Headers, message: str) -> float | None:
     return retry_after_from(message)
 
 
-def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request) -> MappedError:
-    """Map a failure reported inside (or by the end of) the SSE stream."""
+def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request,
+                 headers: dict[str, str] | None = None) -> MappedError:
+    """Map a failure reported inside (or by the end of) the SSE stream.
+
+    ``headers``: the stream's ``x-codex-*`` headers, for the usage-limit reset time.
+    """
     code = (failure.code or "").lower()
     message = failure.message
     if failure.kind == "unsupported_tool":
@@ -274,7 +278,8 @@ def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request
     if code in _PLAN_CODES:
         return MappedError(plan_error(code, model, _synthetic(403, request), message))
     if code == "usage_limit_reached":
-        resets_at = time.time() + (failure.retry_after or 3600.0)
+        from_headers = limit_window(headers) if headers and failure.retry_after is None else None
+        resets_at = from_headers or time.time() + (failure.retry_after or 3600.0)
         return MappedError(usage_limit_error(model, resets_at, request), usage_limit_resets_at=resets_at)
     if code in ("rate_limit_exceeded", "rate_limit"):
         return MappedError(litellm.RateLimitError(

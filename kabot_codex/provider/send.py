@@ -42,7 +42,7 @@ def _remember(mapped: MappedError, call: PreparedCall, credentials: Credentials)
 
 def raise_failure(failure: UpstreamFailure, call: PreparedCall) -> NoReturn:
     """Raise the LiteLLM exception for a failure reported inside the stream."""
-    mapped = from_failure(failure, model=call.model, request=call.request_stub())
+    mapped = from_failure(failure, model=call.model, request=call.request_stub(), headers=call.raw_headers)
     if call.credentials is None:
         raise mapped.exception
     _remember(mapped, call, call.credentials)

@@ -180,3 +180,23 @@ def test_usage_limit_over_http_keeps_the_reset_from_headers(emu, logged_in):
         litellm.completion(model=MODEL, messages=HELLO, num_retries=0)
     until = state.blocked_until(account_key(logged_in))
     assert until is not None and abs(until - (time.time() + 7200)) < 30
+
+
+def test_in_stream_usage_limit_takes_its_reset_from_the_stream_headers():
+    reset_at = int(time.time()) + 4000
+    headers = {"x-codex-primary-used-percent": "100", "x-codex-primary-reset-at": str(reset_at),
+               "x-codex-active-limit": "codex"}
+    failure = UpstreamFailure("failed", "The usage limit has been reached", code="usage_limit_reached")
+    mapped = from_failure(failure, model="m", request=REQUEST, headers=headers)
+    assert mapped.usage_limit_resets_at == reset_at
+    assert isinstance(mapped.exception, litellm.RateLimitError)
+
+
+def test_a_non_json_line_is_logged_once_per_stream_at_debug(caplog):
+    caplog.set_level("DEBUG", logger="kabot_codex")
+    reducer = ResponseReducer()
+    for _ in range(3):
+        assert reducer.feed_raw("response.output_text.delta", b"keep-alive") == []
+    assert reducer.feed_raw(None, b"[1, 2]") == []
+    skipped = [r for r in caplog.records if "not a JSON object" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].levelname == "DEBUG"
