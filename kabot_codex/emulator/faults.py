@@ -38,14 +38,21 @@ def openai_error(message: str, type_: str, code: str | None, param: str | None =
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def _usage_limit_headers(headers: dict[str, str], resets_in: int) -> dict[str, str]:
+def _usage_limit_headers(headers: dict[str, str], resets_in: int, active: str = "codex") -> dict[str, str]:
+    """The snapshot after a limit was hit: the plan limit (``codex``) or a metered per-model one
+    (e.g. ``codex_bengalfox``, whose windows are ``x-codex-bengalfox-*``), named by
+    ``x-codex-active-limit``."""
     now = int(time.time())
     out = dict(headers)
     if "x-codex-primary-used-percent" in out:
-        out["x-codex-primary-used-percent"] = "100"
-        out["x-codex-primary-reset-after-seconds"] = str(resets_in)
-        out["x-codex-primary-reset-at"] = str(now + resets_in)
-        out["x-codex-active-limit"] = "codex"
+        family = "x-codex" if active == "codex" else "x-" + active.replace("_", "-")
+        if family != "x-codex":
+            out[f"{family}-limit-name"] = "gpt-5.3-codex-spark"
+            out[f"{family}-primary-window-minutes"] = "300"
+        out[f"{family}-primary-used-percent"] = "100"
+        out[f"{family}-primary-reset-after-seconds"] = str(resets_in)
+        out[f"{family}-primary-reset-at"] = str(now + resets_in)
+        out["x-codex-active-limit"] = active
     return out
 
 
@@ -98,7 +105,8 @@ def _codex_fault(ex: Exchange, fault: Fault, headers: dict[str, str]) -> None:
         }
         if not fault.param("body_resets", True):  # some replies carry the reset only in headers
             del error["resets_at"], error["resets_in_seconds"]
-        ex.send_json(429, {"error": error}, _usage_limit_headers(headers, resets_in))
+        ex.send_json(429, {"error": error},
+                     _usage_limit_headers(headers, resets_in, str(fault.param("active_limit", "codex"))))
     elif kind == "rate_limit":
         retry = fault.param("retry_after", 2)
         ex.send_json(429, openai_error(

@@ -200,3 +200,15 @@ def test_a_non_json_line_is_logged_once_per_stream_at_debug(caplog):
     assert reducer.feed_raw(None, b"[1, 2]") == []
     skipped = [r for r in caplog.records if "not a JSON object" in r.getMessage()]
     assert len(skipped) == 1 and skipped[0].levelname == "DEBUG"
+
+
+def test_a_metered_limit_in_force_sets_the_reset_and_shows_in_the_snapshot(emu, logged_in):
+    # The plan window is far from full; the per-model limit named by x-codex-active-limit was hit.
+    emu.fault("usage_limit", resets_in_seconds=1800, body_resets=False, active_limit="codex_bengalfox")
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(model=MODEL, messages=HELLO, num_retries=0)
+    until = state.blocked_until(account_key(logged_in))
+    assert until is not None and abs(until - (time.time() + 1800)) < 30
+    snapshot = next(iter(state.last_rate_limits().values()))
+    assert snapshot["active_limit"] == "codex_bengalfox"
+    assert snapshot["active"]["primary"]["used_percent"] == 100
