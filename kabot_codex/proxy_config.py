@@ -2,9 +2,10 @@
 
 The Proxy *assigns* ``litellm.custom_provider_map`` from its YAML, dropping what
 ``import kabot_codex`` registered, so the file must name our handler instance
-(``kabot_codex.handler``). ``reasoning_effort`` only reaches a custom provider when each
-deployment allow-lists it. Secrets never go into the file: ``openai/*`` keys are referenced
-as ``os.environ/OPENAI_API_KEY`` and Codex credentials stay in kabot's store.
+(``kabot_codex.handler``); importing it also lets ``reasoning_effort`` through without a
+per-deployment ``allowed_openai_params`` (docs/internals/litellm-params.md). Secrets never go
+into the file: ``openai/*`` keys are referenced as ``os.environ/OPENAI_API_KEY`` and Codex
+credentials stay in kabot's store.
 """
 
 from __future__ import annotations

@@ -76,8 +76,6 @@ def deployment(model: str, *, model_name: str | None = None, config: KabotConfig
     entry: dict[str, Any] = {"model_name": model_name or model, "litellm_params": params}
     provider = model.split("/", 1)[0]
     if provider == CODEX:
-        # LiteLLM rejects reasoning_effort for custom providers unless it is allow-listed.
-        params["allowed_openai_params"] = ["reasoning_effort"]
         if profile:
             params["kabot_profile"] = profile
         spec = get_spec(model)

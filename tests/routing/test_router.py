@@ -29,7 +29,8 @@ def test_deployments_alias_and_fallbacks(setup_done: Any) -> None:
     assert names == [PRIMARY, *FALLBACKS, "kabot"]
     assert router.fallbacks == [{"kabot": FALLBACKS}, {PRIMARY: FALLBACKS}, {FALLBACKS[0]: FALLBACKS[1:]}]
     codex = router.model_list[0]["litellm_params"]
-    assert codex["allowed_openai_params"] == ["reasoning_effort"] and "api_key" not in codex
+    # reasoning_effort needs no allow-list any more (the provider's params hook).
+    assert "allowed_openai_params" not in codex and "api_key" not in codex
     openai_params = router.model_list[1]["litellm_params"]
     assert openai_params["api_key"] == "sk-test-routing"
     assert router.get_model_group_info("kabot").max_input_tokens == 272000
