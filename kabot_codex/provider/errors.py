@@ -147,21 +147,46 @@ def _describe_reset(resets_at: float, now: float) -> str:
     return f"resets in about {span} (at {when})"
 
 
+#: The usage-limit reset, as epoch seconds and as seconds from now (docs/errors.md#usage-limits).
+RESET_AT_HEADER = "x-kabot-usage-limit-reset-at"
+RESETS_IN_HEADER = "x-kabot-usage-limit-resets-in"
+# Headers a client would read as "sleep this long, then retry": never sent for a usage limit.
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
+
+
 def usage_limit_error(model: str, resets_at: float, request: httpx.Request, *, plan: str | None = None,
                       remembered: bool = False, headers: httpx.Headers | None = None) -> Exception:
-    """A non-retryable RateLimitError: retrying before the reset only wastes calls."""
+    """A non-retryable RateLimitError that says when the limit resets, and never asks anyone to wait.
+
+    No ``Retry-After``: DSPy sleeps it out verbatim (hours), and a retry before the reset cannot
+    succeed anyway. ``x-should-retry: false`` stops the OpenAI SDK (the Proxy forwards ``.headers``),
+    ``num_retries=0`` stops the Router's same-group retries so fallbacks answer at once, and the reset
+    rides on the message, ``.resets_at`` / ``.resets_in_seconds`` and the ``x-kabot-usage-limit-*``
+    headers. Why: docs/internals/usage-limits.md.
+    """
     now = time.time()
+    resets_in = max(0, math.ceil(resets_at - now))
     plan_text = f" ({plan} plan)" if plan else ""
     source = "remembered from an earlier call; no request was sent" if remembered else "from the backend"
-    return litellm.RateLimitError(
+    ours = {RESET_AT_HEADER: str(math.ceil(resets_at)), RESETS_IN_HEADER: str(resets_in),
+            "x-should-retry": "false"}
+    merged = httpx.Headers(headers or {})
+    for name in _RETRY_HEADERS:
+        merged.pop(name, None)
+    merged.update(ours)
+    exc = litellm.RateLimitError(
         message=(f"ChatGPT usage limit reached{plan_text}; {_describe_reset(resets_at, now)} [{source}]. "
-                 "Fallback models configured in a Router take over; otherwise wait or use an API key "
-                 "(`kabot login --api-key`)"),
+                 "Retrying before then cannot succeed. Fallback models configured in a Router take over; "
+                 "otherwise wait or use an API key (`kabot login --api-key`)"),
         llm_provider=PROVIDER,
         model=model,
-        response=_synthetic(429, request, retry_after=resets_at - now, headers=headers),
+        response=httpx.Response(429, headers=merged, request=request),
         num_retries=0,
+        headers=ours,
     )
+    exc.resets_at = resets_at  # type: ignore[attr-defined]
+    exc.resets_in_seconds = resets_in  # type: ignore[attr-defined]
+    return exc
 
 
 def from_response(status: int, headers: httpx.Headers, body: bytes, *, model: str,

@@ -28,13 +28,37 @@ def test_usage_limit_is_not_retried_and_later_calls_fail_fast(emu, logged_in):
         litellm.completion(model=MODEL, messages=HELLO)
     err = info.value
     assert err.num_retries == 0
-    assert 7100 <= int(err.response.headers["retry-after"]) <= 7201
+    # Nobody is asked to sleep out the window: no Retry-After anywhere a client or Router reads it.
+    assert "retry-after" not in err.response.headers and "retry-after" not in (err.headers or {})
+    assert err.headers["x-should-retry"] == "false"
+    # The reset stays on the exception: attributes, message and dedicated headers.
+    assert 7100 <= err.resets_in_seconds <= 7200
+    assert abs(err.resets_at - (time.time() + 7200)) < 100
+    for headers in (err.headers, err.response.headers):
+        assert int(headers["x-kabot-usage-limit-resets-in"]) == err.resets_in_seconds
+        assert abs(int(headers["x-kabot-usage-limit-reset-at"]) - err.resets_at) <= 1
     assert "usage limit" in str(err).lower() and "resets in about 2 h" in str(err) or "1 h 59 min" in str(err)
     sent = responses_sent(emu)
     with pytest.raises(litellm.RateLimitError) as again:
         litellm.completion(model=MODEL, messages=HELLO)
     assert "no request was sent" in str(again.value)
     assert responses_sent(emu) == sent  # failed fast, no HTTP
+    assert "retry-after" not in again.value.response.headers
+    assert 7000 <= again.value.resets_in_seconds <= 7200
+
+
+def test_usage_limit_router_fails_fast_even_with_retries_requested(emu, logged_in):
+    # A single-deployment group with retries and no fallbacks: LiteLLM would sleep between retries
+    # if the error asked it to. Bounded against the reset window (a ratio, not a wall-clock limit).
+    emu.fault("usage_limit", resets_in_seconds=600)
+    router = litellm.Router(model_list=[{"model_name": "codex", "litellm_params": {"model": MODEL}}],
+                            num_retries=2)
+    started = time.monotonic()
+    with pytest.raises(litellm.RateLimitError) as info:
+        router.completion(model="codex", messages=HELLO)
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.01 * info.value.resets_in_seconds
+    assert responses_sent(emu) == 1
 
 
 def test_usage_limit_is_shared_with_other_processes_through_the_state_dir(emu, logged_in):
