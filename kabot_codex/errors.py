@@ -5,6 +5,7 @@
     ├── UnknownProviderError (KeyError)
     ├── AuthError
     │   ├── NotLoggedInError           no credentials for the requested profile
+    │   │   └── UnknownProfileError    the profile named is not in config.json at all
     │   ├── LoginError                 a login flow failed (.code carries the OAuth error code)
     │   │   ├── StateMismatchError     CSRF check on the OAuth callback failed
     │   │   └── LoginTimeoutError      the callback / device approval never arrived
@@ -36,6 +37,7 @@ __all__ = [
     "ReloginRequiredError",
     "SetupAborted",
     "StateMismatchError",
+    "UnknownProfileError",
     "UnknownProviderError",
     "UsageProblem",
     "WizardError",
@@ -80,6 +82,10 @@ class NotLoggedInError(AuthError):
     """No credentials were found for the requested profile."""
 
     default_hint = LOGIN_HINT
+
+
+class UnknownProfileError(NotLoggedInError):
+    """The profile named does not exist (a typo, or a login made under another name)."""
 
 
 class LoginError(AuthError):

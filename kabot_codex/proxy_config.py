@@ -3,7 +3,7 @@
 The Proxy *assigns* ``litellm.custom_provider_map`` from its YAML, dropping what
 ``import kabot_codex`` registered, so the file must name our handler instance
 (``kabot_codex.handler``); importing it also lets ``reasoning_effort`` through without a
-per-deployment ``allowed_openai_params`` (docs/internals/litellm-params.md). Secrets never go
+per-deployment ``allowed_openai_params`` (docs/internals/litellm-hooks.md). Secrets never go
 into the file: ``openai/*`` keys are referenced as ``os.environ/OPENAI_API_KEY`` and Codex
 credentials stay in kabot's store.
 """

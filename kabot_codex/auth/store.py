@@ -20,7 +20,7 @@ from kabot_codex.auth.codex_file import read_codex_auth, write_codex_tokens
 from kabot_codex.auth.credentials import Credentials
 from kabot_codex.auth.tokens import TokenSet
 from kabot_codex.config import AuthProfile, config_path, edit_config, load_config
-from kabot_codex.errors import NotLoggedInError
+from kabot_codex.errors import NotLoggedInError, UnknownProfileError
 
 __all__ = ["Fingerprint", "Snapshot", "fingerprint", "load_snapshot", "login_hint", "save_tokens",
            "snapshot_of", "valid_profile_name"]
@@ -104,8 +104,8 @@ def load_snapshot(name: str | None, config: Path | None = None) -> Snapshot:
     profile = codex.profiles.get(resolved)
     if profile is None:
         known = ", ".join(sorted(codex.profiles)) or "none"
-        raise NotLoggedInError(f"No openai-codex login for profile {resolved!r} (profiles: {known})",
-                               hint=login_hint(resolved))
+        raise UnknownProfileError(f"No openai-codex login for profile {resolved!r} (profiles: {known})",
+                                  hint=login_hint(resolved))
     return snapshot_of(resolved, profile, config, config_stat)
 
 

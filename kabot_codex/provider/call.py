@@ -33,6 +33,8 @@ class PreparedCall:
     extra_headers: dict[str, str]
     timeout: httpx.Timeout
     credentials: Credentials | None = None
+    #: The profile the caller named (per call, extra_body, metadata or deployment), if any.
+    named_profile: str | None = None
     rate_limits: dict[str, Any] = field(default_factory=dict)
     raw_headers: dict[str, str] = field(default_factory=dict)
 
@@ -132,4 +134,5 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
         api_base=api_base or None,
         extra_headers=dict(headers or {}),
         timeout=http_timeout,
+        named_profile=profile,
     )

@@ -19,8 +19,17 @@ import litellm
 from kabot_codex.provider.events import UpstreamFailure, retry_after_from
 from kabot_codex.provider.transport import limit_family
 
-__all__ = ["MappedError", "from_failure", "from_response", "from_transport", "limit_window", "plan_error",
-           "usage_limit_error"]
+__all__ = [
+    "MappedError",
+    "UnknownProfileRequestError",
+    "from_failure",
+    "from_response",
+    "from_transport",
+    "limit_window",
+    "plan_error",
+    "unknown_profile_error",
+    "usage_limit_error",
+]
 
 PROVIDER = "openai-codex"
 LOGIN_FIX = "run `kabot login` (or `kabot status` to see your profiles)"
@@ -187,6 +196,21 @@ def usage_limit_error(model: str, resets_at: float, request: httpx.Request, *, p
     exc.resets_at = resets_at  # type: ignore[attr-defined]
     exc.resets_in_seconds = resets_in  # type: ignore[attr-defined]
     return exc
+
+
+class UnknownProfileRequestError(litellm.BadRequestError):
+    """A ``kabot_profile`` that is not in config.json: the request is wrong, so no fallback may
+    answer it in the profile's place (the Router honours this through ``litellm_hooks``)."""
+
+    kabot_no_fallback = True
+
+
+def unknown_profile_error(profile: str, detail: str, *, model: str, request: httpx.Request) -> Exception:
+    """The BadRequestError for a profile named per call or per deployment that does not exist."""
+    return UnknownProfileRequestError(
+        message=(f"Unknown kabot profile {profile!r} (named by kabot_profile): {detail}. "
+                 "Run `kabot status` to list the profiles, or `kabot login --profile NAME` to create one"),
+        model=model, llm_provider=PROVIDER, response=httpx.Response(400, request=request))
 
 
 def from_response(status: int, headers: httpx.Headers, body: bytes, *, model: str,

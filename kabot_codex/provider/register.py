@@ -6,7 +6,7 @@ import threading
 
 import litellm
 
-from kabot_codex.provider import params_hook
+from kabot_codex.provider import litellm_hooks
 from kabot_codex.provider.handler import CodexLLM
 
 __all__ = ["PROVIDER", "handler", "register", "register_model_metadata"]
@@ -39,8 +39,8 @@ def register() -> CodexLLM:
         # Router() does not run this itself; without it Router(model_list=[openai-codex/...])
         # fails with "LLM Provider NOT provided".
         litellm.utils.custom_llm_setup()
-        # reasoning_effort / verbosity without allowed_openai_params (docs/internals/litellm-params.md).
-        params_hook.install()
+        # reasoning_effort / verbosity without allowed_openai_params (docs/internals/litellm-hooks.md).
+        litellm_hooks.install()
         try:
             register_model_metadata()
         except ImportError:

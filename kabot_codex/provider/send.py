@@ -12,9 +12,16 @@ import litellm
 
 from kabot_codex import catalog, state
 from kabot_codex.auth.credentials import Credentials
-from kabot_codex.errors import KabotError, RefreshError, ReloginRequiredError
+from kabot_codex.errors import KabotError, RefreshError, ReloginRequiredError, UnknownProfileError
 from kabot_codex.provider.call import PROVIDER, PreparedCall
-from kabot_codex.provider.errors import MappedError, from_failure, from_response, from_transport, usage_limit_error
+from kabot_codex.provider.errors import (
+    MappedError,
+    from_failure,
+    from_response,
+    from_transport,
+    unknown_profile_error,
+    usage_limit_error,
+)
 from kabot_codex.provider.events import UpstreamFailure
 from kabot_codex.provider.transport import async_client, build_headers, endpoint, sync_client
 
@@ -22,6 +29,10 @@ __all__ = ["aopen_stream", "open_stream", "raise_failure"]
 
 def _auth_error(err: KabotError, call: PreparedCall) -> Exception:
     request = call.request_stub()
+    if isinstance(err, UnknownProfileError) and call.named_profile:
+        # The caller's input is wrong: an authentication error would send a Router to its
+        # fallbacks and bill another provider without a word.
+        return unknown_profile_error(call.named_profile, str(err), model=call.model, request=request)
     if isinstance(err, RefreshError) and not isinstance(err, ReloginRequiredError):
         # The token endpoint had a passing problem: retryable, not a reason to log in again.
         return litellm.ServiceUnavailableError(

@@ -6,7 +6,7 @@ import litellm
 import pytest
 
 import kabot_codex
-from kabot_codex.provider import params_hook
+from kabot_codex.provider import litellm_hooks
 
 MODEL = "openai-codex/gpt-5.5"
 HELLO = [{"role": "user", "content": "Say hello"}]
@@ -30,7 +30,7 @@ def test_capability_queries_list_the_codex_parameters() -> None:
 
 def test_install_is_idempotent() -> None:
     before = litellm.get_supported_openai_params
-    assert params_hook.install() == []
+    assert litellm_hooks.install() == []
     kabot_codex.register()
     assert litellm.get_supported_openai_params is before
     supported = litellm.get_supported_openai_params("gpt-5.5", custom_llm_provider="openai-codex")
