@@ -19,9 +19,11 @@ __all__ = [
     "args_from_schema",
     "chat_plan",
     "estimate_tokens",
+    "example_for",
     "new_call_id",
     "responses_plan",
     "split_text",
+    "structured_text",
     "usage_for",
 ]
 
@@ -79,30 +81,130 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4) if text else 0
 
 
-def _example_value(name: str, schema: dict[str, Any]) -> Any:
+_MAX_DEPTH = 8
+_FORMAT_EXAMPLES = {"date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01", "time": "00:00:00",
+                    "email": "user@example.com", "uri": "https://example.com", "uuid":
+                    "00000000-0000-4000-8000-000000000000"}
+
+
+def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` (``#/$defs/X`` or ``#/definitions/X``); siblings of the ref win."""
+    seen = 0
+    while isinstance(schema.get("$ref"), str) and seen < _MAX_DEPTH:
+        target = defs.get(schema["$ref"].rsplit("/", 1)[-1])
+        if not isinstance(target, dict):
+            break
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        seen += 1
+    return schema
+
+
+def _string_example(name: str, schema: dict[str, Any]) -> str:
+    value = _FORMAT_EXAMPLES.get(str(schema.get("format")), "")
+    if not value:
+        value = "Paris" if re.search(r"city|location|place|town", name, re.I) else "test"
+    minimum = schema.get("minLength")
+    if isinstance(minimum, int) and len(value) < minimum:
+        value += "x" * (minimum - len(value))
+    maximum = schema.get("maxLength")
+    return value[:maximum] if isinstance(maximum, int) and maximum >= 0 else value
+
+
+def _number_example(kind: str, schema: dict[str, Any]) -> int | float:
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    value: float = 1
+    if isinstance(low, (int, float)):
+        value = low + (1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0)
+        value = max(value, low)
+    if isinstance(high, (int, float)) and value > high:
+        value = high
+    return int(value) if kind == "integer" else value
+
+
+def example_for(schema: Any, name: str = "", defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """Return a value that validates against ``schema`` (the subset tools and structured outputs use).
+
+    Handles local ``$ref``/``$defs``, ``anyOf``/``oneOf`` (first non-null branch), ``allOf``,
+    ``enum``/``const``, type lists, string formats and lengths, numeric bounds, ``minItems``, and
+    objects (required properties; every property when none is listed).
+    """
+    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+        return None
+    defs = {**(defs or {}), **(schema.get("$defs") or {}), **(schema.get("definitions") or {})}
+    schema = _resolve(schema, defs)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    for key in ("anyOf", "oneOf"):
+        options = [o for o in schema.get(key) or [] if isinstance(o, dict)]
+        if options:
+            chosen = next((o for o in options if _resolve(o, defs).get("type") != "null"), options[0])
+            return example_for(chosen, name, defs, depth + 1)
+    if schema.get("allOf"):
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            if isinstance(part, dict):
+                part = _resolve(part, defs)
+                merged = {**merged, **part, "properties": {**merged.get("properties", {}),
+                                                           **(part.get("properties") or {})},
+                          "required": [*merged.get("required", []), *(part.get("required") or [])]}
+        return example_for(merged, name, defs, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if "enum" in schema and schema["enum"]:
-        return schema["enum"][0]
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
     if kind == "string":
-        return "Paris" if re.search(r"city|location|place|town", name, re.I) else "test"
+        return _string_example(name, schema)
     if kind in ("number", "integer"):
-        return 1
+        return _number_example(kind, schema)
     if kind == "boolean":
         return True
+    if kind == "null":
+        return None
     if kind == "array":
-        return []
+        items = schema.get("items")
+        if not isinstance(items, dict):
+            return []
+        count = max(1, int(schema.get("minItems") or 0))
+        return [example_for(items, name, defs, depth + 1) for _ in range(count)]
     if kind == "object":
-        return args_from_schema(schema)
+        return _object_example(schema, defs, depth)
     return "test"
 
 
+def _object_example(schema: dict[str, Any], defs: dict[str, Any], depth: int) -> dict[str, Any]:
+    props = schema.get("properties") or {}
+    required = schema.get("required") or list(props)
+    return {key: example_for(props.get(key) or {}, key, defs, depth + 1) for key in required if key in props}
+
+
 def args_from_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
-    """Build arguments from a JSON schema: required properties only (all, if none are required)."""
-    props = (schema or {}).get("properties") or {}
-    required = (schema or {}).get("required") or list(props)
-    return {name: _example_value(name, props.get(name) or {}) for name in required if name in props}
+    """Build tool arguments from a JSON schema: required properties only (all, if none are required)."""
+    value = example_for(schema or {"type": "object"})
+    return value if isinstance(value, dict) else {}
+
+
+def structured_text(text_format: Any) -> str | None:
+    """The answer text a structured-output request asks for, or None for plain text.
+
+    ``json_schema`` gets a JSON document that validates against the schema; ``json_object``
+    gets a small JSON object.
+    """
+    if not isinstance(text_format, dict):
+        return None
+    if text_format.get("type") == "json_schema":
+        schema = text_format.get("schema")
+        if schema is None and isinstance(text_format.get("json_schema"), dict):  # Chat Completions shape
+            schema = text_format["json_schema"].get("schema")
+        return json.dumps(example_for(schema or {"type": "object"}))
+    if text_format.get("type") == "json_object":
+        return json.dumps({"message": "test"})
+    return None
 
 
 def _text_of(content: Any) -> str:
@@ -161,7 +263,8 @@ def responses_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Pla
              if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("name"), str)]
     last = items[-1] if items else {}
     tool_output = _text_of(last.get("output")) if last.get("type") == "function_call_output" else None
-    return _plan(model, user_text, tools, tool_output, body.get("tool_choice"), scripted)
+    text = body.get("text") if isinstance(body.get("text"), dict) else {}
+    return _plan(model, user_text, tools, tool_output, body.get("tool_choice"), scripted, text.get("format"))
 
 
 def chat_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
@@ -176,21 +279,29 @@ def chat_plan(body: dict[str, Any], scripted: dict[str, Any] | None) -> Plan:
             tools.append((function["name"], function.get("parameters") or {}))
     last = messages[-1] if messages else {}
     tool_output = _text_of(last.get("content")) if last.get("role") == "tool" else None
-    return _plan(model, user_text, tools, tool_output, body.get("tool_choice"), scripted)
+    return _plan(model, user_text, tools, tool_output, body.get("tool_choice"), scripted,
+                 body.get("response_format"))
 
 
 def _plan(model: str, user_text: str, tools: list[tuple[str, dict[str, Any]]], tool_output: str | None,
-          tool_choice: Any, scripted: dict[str, Any] | None) -> Plan:
-    """The default answer (tool result echo, a tool call, or a hello), unless a reply is scripted."""
+          tool_choice: Any, scripted: dict[str, Any] | None, text_format: Any = None) -> Plan:
+    """The default answer (tool result echo, a tool call, or a hello), unless a reply is scripted.
+
+    A structured-output request (``text.format`` / ``response_format``) turns the final answer into
+    JSON that matches the requested schema.
+    """
     plan = Plan()
-    if tool_output is not None:
+    structured = structured_text(text_format)
+    # After a tool result the model answers, unless the caller insists on another call.
+    tool = None if tool_output is not None and tool_choice != "required" else _pick_tool(tools, tool_choice, user_text)
+    if tool is not None:
+        plan.tool_calls = [ToolCall(tool[0], json.dumps(args_from_schema(tool[1])))]
+    elif structured is not None:
+        plan.text = structured
+    elif tool_output is not None:
         plan.text = f"The tool returned: {tool_output}"
     else:
-        tool = _pick_tool(tools, tool_choice, user_text)
-        if tool is not None:
-            plan.tool_calls = [ToolCall(tool[0], json.dumps(args_from_schema(tool[1])))]
-        else:
-            plan.text = _hello(model, user_text)
+        plan.text = _hello(model, user_text)
     if scripted is not None:
         return _from_script(scripted, plan)
     plan.deltas = split_text(plan.text) if plan.text is not None else []
