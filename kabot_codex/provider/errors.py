@@ -207,6 +207,9 @@ class UnknownProfileRequestError(litellm.BadRequestError):
 
 def unknown_profile_error(profile: str, detail: str, *, model: str, request: httpx.Request) -> Exception:
     """The BadRequestError for a profile named per call or per deployment that does not exist."""
+    from kabot_codex.provider import litellm_hooks
+
+    litellm_hooks.install()  # a Router built since registration may have loaded its core only now
     return UnknownProfileRequestError(
         message=(f"Unknown kabot profile {profile!r} (named by kabot_profile): {detail}. "
                  "Run `kabot status` to list the profiles, or `kabot login --profile NAME` to create one"),

@@ -93,18 +93,6 @@ def _wrap_allow_fallback(original: Callable[..., Any]) -> Callable[..., Any]:
     return allow_fallback
 
 
-def _wrap_router_init(original: Callable[..., Any]) -> Callable[..., Any]:
-    # LiteLLM >= 1.110 imports its router core only when a Router is built; hooking it then
-    # keeps ``import kabot_codex`` from paying that import (~0.3 s) up front.
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        install()
-
-    setattr(__init__, _MARK, True)
-    return __init__
-
-
 _Wrapper = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 # (module[:class], attribute, wrapper, import the module if it is not loaded yet): every binding
@@ -119,8 +107,9 @@ _TARGETS: tuple[tuple[str, str, _Wrapper, bool], ...] = (
     ("litellm", "get_optional_params", _wrap_optional, True),
     # The Python Router (LiteLLM < 1.110): every fallback path goes through this method.
     ("litellm.router:Router", "async_function_with_fallbacks_common_utils", _wrap_fallbacks, True),
-    # The Rust router core (LiteLLM >= 1.110), hooked once the first Router has loaded it.
-    ("litellm.router:Router", "__init__", _wrap_router_init, True),
+    # The Rust router core (LiteLLM >= 1.110). It is imported only when a Router is built, so it
+    # is hooked when it is already loaded: at registration, or when a no-fallback error is
+    # raised (inside the Router's call, so the core is loaded by then).
     ("litellm.router_rust.core:_Driver", "allow_fallback", _wrap_allow_fallback, False),
 )
 
@@ -139,8 +128,8 @@ def _owner(path: str, load: bool) -> Any:
 def install() -> list[str]:
     """Wrap the bindings listed in ``_TARGETS`` once; return the ones wrapped by this call.
 
-    Idempotent: a binding already wrapped (by an earlier call, or shared with another module)
-    is left alone. Runs at registration and again whenever a Router is built.
+    Idempotent and cheap: a binding already wrapped (by an earlier call, or shared with another
+    module) is left alone. Runs at registration and before a no-fallback error is raised.
     """
     wrapped: list[str] = []
     with _lock:

@@ -83,3 +83,10 @@ async def test_router_sync_and_async_without_allow_list(emu, logged_in) -> None:
                                          "litellm_params": {"model": MODEL, "reasoning_effort": "high"}}])
     await router.acompletion(model="codex-high", messages=HELLO)
     assert last_body(emu)["reasoning"]["effort"] == "high"
+
+
+def test_hooks_leave_the_router_signature_alone() -> None:
+    # The Proxy keeps only router_settings that Router.__init__'s arg spec names; a wrapped
+    # __init__ would silently drop fallbacks, num_retries, ...
+    kabot_codex.register()
+    assert {"fallbacks", "num_retries", "model_list"} <= set(litellm.Router.get_valid_args())
