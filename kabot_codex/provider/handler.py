@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,8 +21,10 @@ from litellm import CustomLLM
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
 
 from kabot_codex.provider.call import PreparedCall, prepare
-from kabot_codex.provider.events import ReducedResponse, ResponseReducer, SSEDecoder, UpstreamFailure
+from kabot_codex.provider.errors import describe_transport
+from kabot_codex.provider.events import ReducedResponse, ResponseReducer, UpstreamFailure
 from kabot_codex.provider.send import aopen_stream, open_stream, raise_failure
+from kabot_codex.provider.sse import EventTooLarge, SSEDecoder
 
 __all__ = ["CodexLLM"]
 
@@ -28,23 +32,54 @@ __all__ = ["CodexLLM"]
 # The shell that opened a response closes it (in its own ``finally``); these only read it.
 def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str | None, bytes]]:
     decoder = SSEDecoder()
+    deadline = call.deadline
     try:
         for chunk in response.iter_bytes():
+            # Socket timeouts restart with every byte; this makes timeout= bound the whole call.
+            if time.monotonic() > deadline:
+                raise _Expired
             yield from decoder.feed(chunk)
-    except httpx.TransportError as exc:
-        raise_failure(UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})"),
-                      call)
+    except (_Expired, httpx.TimeoutException):
+        raise_failure(UpstreamFailure("timeout", "the answer was still streaming"), call)
+    except (httpx.TransportError, httpx.DecodingError, EventTooLarge) as exc:
+        raise_failure(_broken(exc, response, call), call)
 
 
 async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterator[tuple[str | None, bytes]]:
     decoder = SSEDecoder()
+    chunks = response.aiter_bytes()
+    loop = asyncio.get_running_loop()
+    # loop.time() is time.monotonic() for asyncio's loops; rebase anyway for other loops.
+    deadline = loop.time() + call.remaining()
     try:
-        async for chunk in response.aiter_bytes():
+        while True:
+            async with asyncio.timeout_at(deadline):
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
             for item in decoder.feed(chunk):
                 yield item
-    except httpx.TransportError as exc:
-        raise_failure(UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})"),
-                      call)
+    except (TimeoutError, httpx.TimeoutException):
+        raise_failure(UpstreamFailure("timeout", "the answer was still streaming"), call)
+    except (httpx.TransportError, httpx.DecodingError, EventTooLarge) as exc:
+        raise_failure(_broken(exc, response, call), call)
+
+
+class _Expired(Exception):
+    """The call's deadline passed between two chunks."""
+
+
+def _broken(exc: Exception, response: httpx.Response, call: PreparedCall) -> UpstreamFailure:
+    if isinstance(exc, EventTooLarge):
+        return UpstreamFailure("too_large", f"{exc} (the limit guards memory; a real Codex event is far smaller)")
+    if call.remaining() <= 0:
+        return UpstreamFailure("timeout", "the answer was still streaming")
+    if isinstance(exc, httpx.DecodingError):
+        encoding = response.headers.get("content-encoding") or "compressed"
+        return UpstreamFailure("malformed", f"the body could not be decompressed (it is marked {encoding!r} but "
+                                            "the data is corrupt); a proxy may be mangling the traffic")
+    return UpstreamFailure("truncated", f"{describe_transport(exc)} mid-stream")
 
 
 def _fill(model_response: ModelResponse, reduced: ReducedResponse, call: PreparedCall) -> ModelResponse:
