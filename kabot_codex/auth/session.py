@@ -205,10 +205,13 @@ class ProfileSession:
                     self._fly(flight, key, rejected)
                 else:
                     _background().submit(self._fly_quietly, flight, key, rejected)
-            wait = LOCK_TIMEOUT * 2 if deadline is None else max(0.0, deadline - time.monotonic())
+            fallback = self._still_valid(rejected, deadline)
+            wait = LOCK_TIMEOUT * 2 if deadline is None else _wait_budget(deadline, fallback)
             try:
                 creds = flight.result(timeout=wait)
             except concurrent.futures.TimeoutError:
+                if fallback is not None:
+                    return fallback
                 raise RefreshError("Timed out waiting for this process's token refresh") from None
             if rejected is None or creds.token != rejected.token:
                 return creds
@@ -222,17 +225,29 @@ class ProfileSession:
             if key is not None:
                 # The lock wait and the HTTP call happen in a worker thread; _fly never raises
                 # there (outcomes go to the future), so nothing is left unretrieved.
-                asyncio.get_running_loop().run_in_executor(None, self._fly_quietly, flight, key, rejected)
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                # Our own pool, not the loop's: asyncio.run() would otherwise wait at exit for a
+                # refresh the caller already stopped waiting for.
+                _background().submit(self._fly_quietly, flight, key, rejected)
+            fallback = self._still_valid(rejected, deadline)
+            wait = None if deadline is None else _wait_budget(deadline, fallback)
             try:
                 # The flight is RUNNING, so giving up here does not cancel it for anyone else.
                 creds = await asyncio.wait_for(asyncio.wrap_future(flight), wait)
             except TimeoutError:
+                if fallback is not None:
+                    return fallback
                 raise RefreshError("Timed out waiting for the token refresh") from None
             if rejected is None or creds.token != rejected.token:
                 return creds
         assert creds is not None
         return creds
+
+    def _still_valid(self, rejected: Credentials | None, deadline: float | None) -> Credentials | None:
+        """The current token if a slow proactive refresh may be skipped for it (still valid)."""
+        snap = self._snap
+        if deadline is None or rejected is not None or snap is None or snap.tokens is None:
+            return None
+        return snap.credentials if snap.tokens.state(time.time()) is Freshness.STALE else None
 
     def _fly_quietly(self, flight: _Flight, key: _FlightKey, rejected: Credentials | None) -> None:
         try:
@@ -371,6 +386,12 @@ def _fix(error: Exception, target: Path) -> str:
     if isinstance(error, OSError) and not isinstance(error, KabotError):
         return _fs.write_fix(error, target)
     return f"check that {target.parent} is writable"
+
+
+def _wait_budget(deadline: float, fallback: Credentials | None) -> float:
+    # With a still-valid token to fall back on, a slow issuer may take at most half the call.
+    left = max(0.0, deadline - time.monotonic())
+    return left / 2 if fallback is not None else left
 
 
 _refreshers: concurrent.futures.ThreadPoolExecutor | None = None

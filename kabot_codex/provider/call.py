@@ -131,6 +131,12 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
         )
     except RequestError as exc:
         raise bad_input(f"Cannot send these messages to the Codex backend: {exc}", model=model) from None
+    except (TypeError, AttributeError, ValueError, KeyError):
+        # Input of a shape the checks above did not foresee: still the caller's to fix, and
+        # no reason for the Router to retry (no Python internals in the message).
+        raise bad_input("Cannot send these messages to the Codex backend: a message, content part, tool or "
+                        "parameter has an unexpected shape; see docs/usage.md for what each accepts",
+                        model=model) from None
     seconds = _budget(timeout, model)
     return PreparedCall(
         model=model,

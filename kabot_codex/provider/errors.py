@@ -93,8 +93,26 @@ def _parse_body(body: bytes) -> tuple[dict[str, Any], str]:
     return (data if isinstance(data, dict) else {}), text
 
 
+_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
+_MESSAGE_LIMIT = 400
+
+
+def _one_line(text: str) -> str:
+    """Backend text as one short line: an HTML page becomes its title."""
+    if "<html" in text[:500].lower() or "<!doctype html" in text[:500].lower():
+        title = _TITLE.search(text)
+        text = f"an HTML page ({title.group(1).strip()})" if title else "an HTML page"
+    line = " ".join(text.split())
+    return line if len(line) <= _MESSAGE_LIMIT else line[:_MESSAGE_LIMIT - 1] + "…"
+
+
 def _error_fields(data: dict[str, Any], text: str) -> tuple[str | None, str | None, str]:
     """Return (type, code, message) from either FastAPI ``detail`` or OpenAI ``error`` bodies."""
+    kind, code, message = _raw_error_fields(data, text)
+    return kind, code, _one_line(message) or "no details"
+
+
+def _raw_error_fields(data: dict[str, Any], text: str) -> tuple[str | None, str | None, str]:
     error = data.get("error")
     if isinstance(error, dict):
         return error.get("type"), error.get("code"), str(error.get("message") or text)
@@ -256,7 +274,7 @@ def from_failure(failure: UpstreamFailure, *, model: str, request: httpx.Request
                  timeout: float | None = None) -> MappedError:
     """Map a failure reported inside (or by the end of) the SSE stream."""
     code = (failure.code or "").lower()
-    message = failure.message
+    message = _one_line(failure.message)
     if failure.kind == "timeout":
         return MappedError(timed_out(model, timeout or 0.0, message))
     if failure.kind in ("truncated", "malformed", "too_large"):
