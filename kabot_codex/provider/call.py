@@ -15,7 +15,7 @@ import litellm
 from kabot_codex import catalog, state
 from kabot_codex.auth.credentials import Credentials, CredentialSource, resolve_source
 from kabot_codex.identity import DEFAULT_CODEX_BASE
-from kabot_codex.provider.errors import bad_input
+from kabot_codex.provider.errors import bad_input, throw
 from kabot_codex.provider.request import RequestError, build_request
 from kabot_codex.provider.transport import codex_headers, endpoint, parse_rate_limits, timeout_for
 
@@ -130,13 +130,13 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
             session_hint=_session_hint(litellm_params),
         )
     except RequestError as exc:
-        raise bad_input(f"Cannot send these messages to the Codex backend: {exc}", model=model) from None
+        throw(bad_input(f"Cannot send these messages to the Codex backend: {exc}", model=model))
     except (TypeError, AttributeError, ValueError, KeyError):
         # Input of a shape the checks above did not foresee: still the caller's to fix, and
         # no reason for the Router to retry (no Python internals in the message).
-        raise bad_input("Cannot send these messages to the Codex backend: a message, content part, tool or "
+        throw(bad_input("Cannot send these messages to the Codex backend: a message, content part, tool or "
                         "parameter has an unexpected shape; see docs/usage.md for what each accepts",
-                        model=model) from None
+                        model=model))
     seconds = _budget(timeout, model)
     return PreparedCall(
         model=model,

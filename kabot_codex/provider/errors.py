@@ -16,7 +16,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import litellm
@@ -29,6 +29,7 @@ __all__ = [
     "MappedError",
     "auth_failure",
     "bad_input",
+    "throw",
     "from_failure",
     "from_response",
     "from_transport",
@@ -82,6 +83,20 @@ def _build(cls: type[Exception], message: str, *, model: str, request: httpx.Req
         return cls(message=text, llm_provider=PROVIDER, model=model,
                    request=_safe_request(request) if request is not None else None)
     return cls(message=text, llm_provider=PROVIDER, model=model, response=response, **extra)
+
+
+def throw(exc: BaseException) -> NoReturn:
+    """Raise ``exc`` with no chained context.
+
+    Raised inside an ``except`` block, an exception keeps the one being handled as its
+    ``__context__`` (printed in tracebacks, walked by error trackers), and the raw backend
+    text in there was never redacted; ``from None`` only hides it from printing.
+    """
+    try:
+        raise exc
+    finally:
+        exc.__context__ = None
+        exc.__cause__ = None
 
 
 def _parse_body(body: bytes) -> tuple[dict[str, Any], str]:

@@ -58,12 +58,27 @@ async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterato
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
                     break
-            for item in decoder.feed(chunk):
+            if decoder.buffered < _OFF_LOOP_BYTES:
+                items = decoder.feed(chunk)
+            else:  # finishing a multi-megabyte event copies it: not on the event loop
+                items = await asyncio.to_thread(decoder.feed, chunk)
+            for item in items:
                 yield item
     except (TimeoutError, httpx.TimeoutException):
         raise_failure(UpstreamFailure("timeout", "the answer was still streaming"), call)
     except (httpx.TransportError, httpx.DecodingError, EventTooLarge) as exc:
         raise_failure(_broken(exc, response, call), call)
+
+
+# Events this large are cut and parsed in a worker thread in the async shells, so a huge
+# (still under the cap) event cannot stall every other task on the loop.
+_OFF_LOOP_BYTES = 1024 * 1024
+
+
+async def _afeed(reducer: ResponseReducer, event: str | None, data: bytes) -> list[Any]:
+    if len(data) < _OFF_LOOP_BYTES:
+        return reducer.feed_raw(event, data)
+    return await asyncio.to_thread(reducer.feed_raw, event, data)
 
 
 class _Expired(Exception):
@@ -181,7 +196,7 @@ class CodexLLM(CustomLLM):
         reducer = ResponseReducer()
         try:
             async for event, data in _aevents(response, call):
-                reducer.feed_raw(event, data)
+                await _afeed(reducer, event, data)
             reduced = reducer.result()
         except UpstreamFailure as failure:
             raise_failure(failure, call)
@@ -227,7 +242,7 @@ class CodexLLM(CustomLLM):
         reducer = ResponseReducer()
         try:
             async for event, data in _aevents(response, call):
-                for chunk in maker.convert(reducer.feed_raw(event, data)):
+                for chunk in maker.convert(await _afeed(reducer, event, data)):
                     yield chunk
             reducer.result()
         except UpstreamFailure as failure:

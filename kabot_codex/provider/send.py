@@ -21,6 +21,7 @@ from kabot_codex.provider.errors import (
     from_failure,
     from_response,
     from_transport,
+    throw,
     timed_out,
     usage_limit_error,
 )
@@ -45,7 +46,7 @@ def _remember(mapped: MappedError, call: PreparedCall, credentials: Credentials)
         state.note_usage_limit(credentials.account_key, mapped.usage_limit_resets_at)
     if mapped.unsupported_model:
         catalog.note_unsupported(call.catalog_model, credentials.account_key, "rejected by the backend")
-    raise mapped.exception
+    throw(mapped.exception)
 
 
 def raise_failure(failure: UpstreamFailure, call: PreparedCall) -> NoReturn:
@@ -54,7 +55,7 @@ def raise_failure(failure: UpstreamFailure, call: PreparedCall) -> NoReturn:
         remember_secret(call.credentials.token)  # masked even where a proxy echoes it bare
     mapped = from_failure(failure, model=call.model, request=call.request_stub(), timeout=call.timeout)
     if call.credentials is None:
-        raise mapped.exception
+        throw(mapped.exception)
     _remember(mapped, call, call.credentials)
 
 
@@ -115,7 +116,7 @@ def open_stream(call: PreparedCall) -> httpx.Response:
     try:
         credentials = call.source.get(deadline=call.deadline)
     except KabotError as err:
-        raise _auth_error(err, call) from None
+        throw(_auth_error(err, call))
     client = sync_client()
     for attempt in (0, 1):
         _out_of_time(call, "before the request was sent")
@@ -123,7 +124,7 @@ def open_stream(call: PreparedCall) -> httpx.Response:
         try:
             response = client.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _transport_error(exc, call, request) from None
+            throw(_transport_error(exc, call, request))
         if _usable(response, call, credentials):
             return response
         try:
@@ -136,7 +137,7 @@ def open_stream(call: PreparedCall) -> httpx.Response:
             try:
                 credentials = call.source.recover(credentials, deadline=call.deadline)  # re-read, else refresh
             except KabotError as err:
-                raise _auth_error(err, call) from None
+                throw(_auth_error(err, call))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -145,7 +146,7 @@ async def aopen_stream(call: PreparedCall) -> httpx.Response:
     try:
         credentials = await call.source.aget(deadline=call.deadline)
     except KabotError as err:
-        raise _auth_error(err, call) from None
+        throw(_auth_error(err, call))
     client = async_client()
     loop = asyncio.get_running_loop()
     for attempt in (0, 1):
@@ -156,9 +157,9 @@ async def aopen_stream(call: PreparedCall) -> httpx.Response:
             async with asyncio.timeout(call.remaining()):
                 response = await client.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _transport_error(exc, call, request) from None
+            throw(_transport_error(exc, call, request))
         except TimeoutError:
-            raise timed_out(call.model, call.timeout, f"waiting for the Codex backend at {request.url.host}") from None
+            throw(timed_out(call.model, call.timeout, f"waiting for the Codex backend at {request.url.host}"))
         if _usable(response, call, credentials):
             return response
         try:
@@ -172,5 +173,5 @@ async def aopen_stream(call: PreparedCall) -> httpx.Response:
             try:
                 credentials = await call.source.arecover(credentials, deadline=call.deadline)
             except KabotError as err:
-                raise _auth_error(err, call) from None
+                throw(_auth_error(err, call))
     raise AssertionError("unreachable")  # pragma: no cover

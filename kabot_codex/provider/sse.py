@@ -69,14 +69,17 @@ class SSEDecoder:
             raise EventTooLarge(self._limit)
         return events
 
-    def pending(self) -> bool:
-        """True if bytes of an unfinished event are buffered (the stream broke mid-event)."""
-        return bool(bytes(self._buffer).strip())
+    @property
+    def buffered(self) -> int:
+        """Bytes of the unfinished event held so far."""
+        return len(self._buffer)
 
 
 def _parse_block(block: bytes) -> tuple[str | None, bytes] | None:
     # Fast path: nearly every block is exactly "event: X\ndata: {...}".
     newline = block.find(b"\n")
+    if newline < 0 and block.startswith(b"data: "):
+        return None, block[6:]  # one bare data line (a big event is copied once, not four times)
     if (newline > 0 and block.startswith(b"event: ") and block.startswith(b"data: ", newline + 1)
             and block.find(b"\n", newline + 1) < 0):
         return block[7:newline].decode("utf-8", "replace"), block[newline + 7:]
