@@ -21,6 +21,7 @@ from litellm import CustomLLM
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
 
 from kabot_codex.provider.call import PreparedCall, prepare
+from kabot_codex.provider.deadline import AsyncDeadline
 from kabot_codex.provider.errors import describe_transport
 from kabot_codex.provider.events import ReducedResponse, ResponseReducer, UpstreamFailure
 from kabot_codex.provider.send import aopen_stream, open_stream, raise_failure
@@ -45,19 +46,16 @@ def _events(response: httpx.Response, call: PreparedCall) -> Iterator[tuple[str 
         raise_failure(_broken(exc, response, call), call)
 
 
-async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterator[tuple[str | None, bytes]]:
+async def _aevents(response: httpx.Response, call: PreparedCall,
+                   watch: AsyncDeadline) -> AsyncIterator[tuple[str | None, bytes]]:
     decoder = SSEDecoder()
     chunks = response.aiter_bytes()
-    loop = asyncio.get_running_loop()
-    # loop.time() is time.monotonic() for asyncio's loops; rebase anyway for other loops.
-    deadline = loop.time() + call.remaining()
     try:
         while True:
-            async with asyncio.timeout_at(deadline):
-                try:
-                    chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    break
+            try:
+                chunk = await watch.wait(anext(chunks))
+            except StopAsyncIteration:
+                break
             if decoder.buffered < _OFF_LOOP_BYTES:
                 items = decoder.feed(chunk)
             else:  # finishing a multi-megabyte event copies it: not on the event loop
@@ -73,12 +71,6 @@ async def _aevents(response: httpx.Response, call: PreparedCall) -> AsyncIterato
 # Events this large are cut and parsed in a worker thread in the async shells, so a huge
 # (still under the cap) event cannot stall every other task on the loop.
 _OFF_LOOP_BYTES = 1024 * 1024
-
-
-async def _afeed(reducer: ResponseReducer, event: str | None, data: bytes) -> list[Any]:
-    if len(data) < _OFF_LOOP_BYTES:
-        return reducer.feed_raw(event, data)
-    return await asyncio.to_thread(reducer.feed_raw, event, data)
 
 
 class _Expired(Exception):
@@ -192,16 +184,23 @@ class CodexLLM(CustomLLM):
                           timeout: Any = None, client: Any = None) -> ModelResponse:
         call = prepare(model, messages, optional_params, litellm_params, api_base=api_base,
                        api_key=api_key, headers=headers, timeout=timeout)
-        response = await aopen_stream(call)
-        reducer = ResponseReducer()
+        watch = AsyncDeadline(call.deadline)
         try:
-            async for event, data in _aevents(response, call):
-                await _afeed(reducer, event, data)
-            reduced = reducer.result()
-        except UpstreamFailure as failure:
-            raise_failure(failure, call)
+            response = await aopen_stream(call, watch)
+            reducer = ResponseReducer()
+            try:
+                async for event, data in _aevents(response, call, watch):
+                    if len(data) < _OFF_LOOP_BYTES:
+                        reducer.feed_raw(event, data)
+                    else:
+                        await asyncio.to_thread(reducer.feed_raw, event, data)
+                reduced = reducer.result()
+            except UpstreamFailure as failure:
+                raise_failure(failure, call)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            watch.close()
         call.note_success()
         return _fill(model_response, reduced, call)
 
@@ -237,18 +236,24 @@ class CodexLLM(CustomLLM):
                          timeout: Any = None, client: Any = None) -> AsyncIterator[ModelResponseStream]:
         call = prepare(model, messages, optional_params, litellm_params, api_base=api_base,
                        api_key=api_key, headers=headers, timeout=timeout)
-        response = await aopen_stream(call)
-        maker = _ChunkMaker(call)
-        reducer = ResponseReducer()
+        watch = AsyncDeadline(call.deadline)
         try:
-            async for event, data in _aevents(response, call):
-                for chunk in maker.convert(await _afeed(reducer, event, data)):
-                    yield chunk
-            reducer.result()
-        except UpstreamFailure as failure:
-            raise_failure(failure, call)
+            response = await aopen_stream(call, watch)
+            maker = _ChunkMaker(call)
+            reducer = ResponseReducer()
+            try:
+                async for event, data in _aevents(response, call, watch):
+                    deltas = (reducer.feed_raw(event, data) if len(data) < _OFF_LOOP_BYTES
+                              else await asyncio.to_thread(reducer.feed_raw, event, data))
+                    for chunk in maker.convert(deltas):
+                        yield chunk
+                reducer.result()
+            except UpstreamFailure as failure:
+                raise_failure(failure, call)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            watch.close()
         call.note_success()
         for chunk in maker.closing(reducer):
             yield chunk

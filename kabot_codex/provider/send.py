@@ -5,7 +5,6 @@ Sync and async twins share everything but the I/O calls.
 
 from __future__ import annotations
 
-import asyncio
 from typing import NoReturn
 
 import httpx
@@ -15,6 +14,7 @@ from kabot_codex.auth.credentials import Credentials
 from kabot_codex.auth.redact import remember_secret
 from kabot_codex.errors import KabotError
 from kabot_codex.provider.call import PreparedCall
+from kabot_codex.provider.deadline import AsyncDeadline
 from kabot_codex.provider.errors import (
     MappedError,
     auth_failure,
@@ -141,21 +141,19 @@ def open_stream(call: PreparedCall) -> httpx.Response:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def aopen_stream(call: PreparedCall) -> httpx.Response:
-    """Async twin of ``open_stream``; never blocks the event loop."""
+async def aopen_stream(call: PreparedCall, watch: AsyncDeadline) -> httpx.Response:
+    """Async twin of ``open_stream``; never blocks the event loop. ``watch`` is the call's deadline."""
     try:
         credentials = await call.source.aget(deadline=call.deadline)
     except KabotError as err:
         throw(_auth_error(err, call))
     client = async_client()
-    loop = asyncio.get_running_loop()
     for attempt in (0, 1):
         _out_of_time(call, "before the request was sent")
         request = _request(client, call, credentials)
         try:
             # Socket timeouts bound each operation; this bounds them together (slow headers).
-            async with asyncio.timeout(call.remaining()):
-                response = await client.send(request, stream=True)
+            response = await watch.wait(client.send(request, stream=True))
         except httpx.TransportError as exc:
             throw(_transport_error(exc, call, request))
         except TimeoutError:
@@ -163,8 +161,7 @@ async def aopen_stream(call: PreparedCall) -> httpx.Response:
         if _usable(response, call, credentials):
             return response
         try:
-            async with asyncio.timeout_at(loop.time() + max(call.remaining(), 0.0)):
-                body = await response.aread()
+            body = await watch.wait(response.aread())
         except (*_BODY_ERRORS, TimeoutError):
             body = b""
         finally:
