@@ -45,15 +45,17 @@ class CredentialSource(Protocol):
     @property
     def profile(self) -> str | None: ...
 
-    def get(self) -> Credentials: ...
+    # ``deadline`` is a ``time.monotonic()`` value: past it, stop waiting for a refresh (raise
+    # ``RefreshError``); the refresh itself finishes in the background and saves its tokens.
+    def get(self, *, deadline: float | None = None) -> Credentials: ...
 
-    async def aget(self) -> Credentials: ...
+    async def aget(self, *, deadline: float | None = None) -> Credentials: ...
 
-    def recover(self, rejected: Credentials) -> Credentials:
+    def recover(self, rejected: Credentials, *, deadline: float | None = None) -> Credentials:
         """Return credentials to retry with after ``rejected`` got a 401, or raise."""
         ...
 
-    async def arecover(self, rejected: Credentials) -> Credentials: ...
+    async def arecover(self, rejected: Credentials, *, deadline: float | None = None) -> Credentials: ...
 
 
 class StaticSource:
@@ -66,19 +68,19 @@ class StaticSource:
     def profile(self) -> str | None:
         return None
 
-    def get(self) -> Credentials:
+    def get(self, *, deadline: float | None = None) -> Credentials:
         return self._credentials
 
-    async def aget(self) -> Credentials:
+    async def aget(self, *, deadline: float | None = None) -> Credentials:
         return self._credentials
 
-    def recover(self, rejected: Credentials) -> Credentials:
+    def recover(self, rejected: Credentials, *, deadline: float | None = None) -> Credentials:
         raise NotLoggedInError(
             "The backend rejected the key or token passed to kabot-codex (HTTP 401)",
             hint="check the api_key / OPENAI_CODEX_API_KEY value, or run `kabot login`",
         )
 
-    async def arecover(self, rejected: Credentials) -> Credentials:
+    async def arecover(self, rejected: Credentials, *, deadline: float | None = None) -> Credentials:
         return self.recover(rejected)
 
     def __repr__(self) -> str:

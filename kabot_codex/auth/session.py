@@ -134,23 +134,28 @@ class ProfileSession:
 
     # --- the public surface (CredentialSource) ---------------------------------------------
 
-    def get(self) -> Credentials:
-        """Return credentials that are valid for at least the next five minutes."""
-        creds = self._fast()
-        return creds if creds is not None else self._obtain(None)
+    def get(self, *, deadline: float | None = None) -> Credentials:
+        """Return credentials that are valid for at least the next five minutes.
 
-    async def aget(self) -> Credentials:
+        ``deadline`` (``time.monotonic()``) bounds the wait for a refresh, not the refresh:
+        a refresh cut short could spend the single-use refresh token without saving its
+        successor, so it runs on in a worker thread and saves (docs/internals/network.md).
+        """
+        creds = self._fast()
+        return creds if creds is not None else self._obtain(None, deadline)
+
+    async def aget(self, *, deadline: float | None = None) -> Credentials:
         """Async ``get``: no thread hop unless a refresh is needed, never blocks the loop."""
         creds = self._fast()
-        return creds if creds is not None else await self._aobtain(None)
+        return creds if creds is not None else await self._aobtain(None, deadline)
 
-    def recover(self, rejected: Credentials) -> Credentials:
+    def recover(self, rejected: Credentials, *, deadline: float | None = None) -> Credentials:
         """Return credentials to retry with after ``rejected`` got a 401, or raise."""
-        return self._obtain(rejected)
+        return self._obtain(rejected, deadline)
 
-    async def arecover(self, rejected: Credentials) -> Credentials:
+    async def arecover(self, rejected: Credentials, *, deadline: float | None = None) -> Credentials:
         """Async ``recover``."""
-        return await self._aobtain(rejected)
+        return await self._aobtain(rejected, deadline)
 
     # --- single flight -----------------------------------------------------------------------
 
@@ -189,36 +194,60 @@ class ProfileSession:
             if _flights.get(key) is flight:
                 del _flights[key]
 
-    def _obtain(self, rejected: Credentials | None) -> Credentials:
+    def _obtain(self, rejected: Credentials | None, deadline: float | None = None) -> Credentials:
         creds: Credentials | None = None
         # Twice at most: a 401-recovery that joined a proactive flight may get back the very
         # token that was rejected, and then needs a flight of its own.
         for _ in range(2):
             flight, key = self._join()
             if key is not None:
-                self._fly(flight, key, rejected)
+                if deadline is None:
+                    self._fly(flight, key, rejected)
+                else:
+                    _background().submit(self._fly_quietly, flight, key, rejected)
+            fallback = self._still_valid(rejected, deadline)
+            wait = LOCK_TIMEOUT * 2 if deadline is None else _wait_budget(deadline, fallback)
             try:
-                creds = flight.result(timeout=LOCK_TIMEOUT * 2)
+                creds = flight.result(timeout=wait)
             except concurrent.futures.TimeoutError:
+                if fallback is not None:
+                    return fallback
                 raise RefreshError("Timed out waiting for this process's token refresh") from None
             if rejected is None or creds.token != rejected.token:
                 return creds
         assert creds is not None
         return creds
 
-    async def _aobtain(self, rejected: Credentials | None) -> Credentials:
+    async def _aobtain(self, rejected: Credentials | None, deadline: float | None = None) -> Credentials:
         creds: Credentials | None = None
         for _ in range(2):
             flight, key = self._join()
             if key is not None:
                 # The lock wait and the HTTP call happen in a worker thread; _fly never raises
                 # there (outcomes go to the future), so nothing is left unretrieved.
-                asyncio.get_running_loop().run_in_executor(None, self._fly_quietly, flight, key, rejected)
-            creds = await asyncio.wrap_future(flight)
+                # Our own pool, not the loop's: asyncio.run() would otherwise wait at exit for a
+                # refresh the caller already stopped waiting for.
+                _background().submit(self._fly_quietly, flight, key, rejected)
+            fallback = self._still_valid(rejected, deadline)
+            wait = None if deadline is None else _wait_budget(deadline, fallback)
+            try:
+                # The flight is RUNNING, so giving up here does not cancel it for anyone else.
+                creds = await asyncio.wait_for(asyncio.wrap_future(flight), wait)
+            except TimeoutError:
+                if fallback is not None:
+                    return fallback
+                raise RefreshError("Timed out waiting for the token refresh") from None
             if rejected is None or creds.token != rejected.token:
                 return creds
         assert creds is not None
         return creds
+
+    def _still_valid(self, rejected: Credentials | None, deadline: float | None) -> Credentials | None:
+        """The current token if a slow proactive refresh may be skipped for it (still valid)."""
+        snap = self._snap
+        if deadline is None or rejected is not None or snap is None or snap.tokens is None:
+            return None
+        return snap.credentials if snap.tokens.state(time.time()) is Freshness.STALE else None
 
     def _fly_quietly(self, flight: _Flight, key: _FlightKey, rejected: Credentials | None) -> None:
         try:
@@ -357,6 +386,26 @@ def _fix(error: Exception, target: Path) -> str:
     if isinstance(error, OSError) and not isinstance(error, KabotError):
         return _fs.write_fix(error, target)
     return f"check that {target.parent} is writable"
+
+
+def _wait_budget(deadline: float, fallback: Credentials | None) -> float:
+    # With a still-valid token to fall back on, a slow issuer may take at most half the call.
+    left = max(0.0, deadline - time.monotonic())
+    return left / 2 if fallback is not None else left
+
+
+_refreshers: concurrent.futures.ThreadPoolExecutor | None = None
+_refreshers_lock = threading.Lock()
+
+
+def _background() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for refreshes a caller with a deadline may stop waiting for (joined at exit,
+    so a refresh in progress still saves its rotated tokens)."""
+    global _refreshers
+    with _refreshers_lock:
+        if _refreshers is None:
+            _refreshers = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="kabot-refresh")
+        return _refreshers
 
 
 _sessions: dict[str | None, ProfileSession] = {}

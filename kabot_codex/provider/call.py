@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +15,15 @@ import litellm
 from kabot_codex import catalog, state
 from kabot_codex.auth.credentials import Credentials, CredentialSource, resolve_source
 from kabot_codex.identity import DEFAULT_CODEX_BASE
+from kabot_codex.provider.errors import bad_input, throw
 from kabot_codex.provider.request import RequestError, build_request
 from kabot_codex.provider.transport import codex_headers, endpoint, parse_rate_limits, timeout_for
 
-__all__ = ["PROVIDER", "PreparedCall", "prepare"]
+__all__ = ["DEFAULT_TIMEOUT", "PROVIDER", "PreparedCall", "prepare"]
 
 PROVIDER = "openai-codex"
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a whole call may take when the caller passes no ``timeout=`` (LiteLLM's default)."""
 
 
 @dataclass
@@ -31,7 +36,10 @@ class PreparedCall:
     source: CredentialSource
     api_base: str | None
     extra_headers: dict[str, str]
-    timeout: httpx.Timeout
+    timeout: float
+    """The whole call's budget in seconds: connect, headers, every byte, any refresh."""
+    deadline: float
+    """``time.monotonic()`` value by which the call must be over."""
     credentials: Credentials | None = None
     #: The profile the caller named (per call, extra_body, metadata or deployment), if any.
     named_profile: str | None = None
@@ -51,6 +59,14 @@ class PreparedCall:
         if self.rate_limits:
             self.raw_headers = raw
             state.record_rate_limits(credentials.profile, credentials.account_key, self.rate_limits)
+
+    def remaining(self) -> float:
+        """Seconds left of the call's budget (may be negative)."""
+        return self.deadline - time.monotonic()
+
+    def http_timeout(self) -> httpx.Timeout:
+        """Per-operation limits for the next request: never past the call's deadline."""
+        return timeout_for(max(self.remaining(), 0.001))
 
     def request_stub(self) -> httpx.Request:
         """A request to hang on exceptions raised without a real one (auth and stream failures)."""
@@ -119,13 +135,14 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
             reasoning_default=spec.default_effort if spec else None,
         )
     except RequestError as exc:
-        raise litellm.BadRequestError(
-            message=f"Cannot send these messages to the Codex backend: {exc}", model=model,
-            llm_provider=PROVIDER) from None
-    if isinstance(timeout, httpx.Timeout):
-        http_timeout = timeout
-    else:
-        http_timeout = timeout_for(float(timeout) if timeout else None)
+        throw(bad_input(f"Cannot send these messages to the Codex backend: {exc}", model=model))
+    except (TypeError, AttributeError, ValueError, KeyError):
+        # Input of a shape the checks above did not foresee: still the caller's to fix, and
+        # no reason for the Router to retry (no Python internals in the message).
+        throw(bad_input("Cannot send these messages to the Codex backend: a message, content part, tool or "
+                        "parameter has an unexpected shape; see docs/usage.md for what each accepts",
+                        model=model))
+    seconds = _budget(timeout, model)
     return PreparedCall(
         model=model,
         body=json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode(),
@@ -133,6 +150,27 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
         source=resolve_source(api_key=api_key or None, profile=profile),
         api_base=api_base or None,
         extra_headers=dict(headers or {}),
-        timeout=http_timeout,
+        timeout=seconds,
+        deadline=time.monotonic() + seconds,
         named_profile=profile,
     )
+
+
+def _budget(timeout: Any, model: str) -> float:
+    """Read ``timeout=`` as the whole call's budget in seconds; nonsense is the caller's mistake."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        # The longest phase limit is the closest thing to a budget the caller expressed.
+        phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t is not None]
+        return _budget(max(phases), model) if phases else DEFAULT_TIMEOUT
+    seconds: float | None = None
+    if not isinstance(timeout, bool):
+        try:
+            seconds = float(timeout)
+        except (TypeError, ValueError, OverflowError):
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise bad_input(f"timeout= must be a positive number of seconds for the whole call (got {timeout!r}); "
+                        f"leave it out for the default {DEFAULT_TIMEOUT:g} s", model=model)
+    return seconds

@@ -1,7 +1,7 @@
 """Pure SSE decoding and reduction of Codex Responses events (codex-protocol.md §9).
 
-``SSEDecoder`` turns bytes into ``(event, data)`` pairs; ``ResponseReducer`` folds the events
-into stream deltas and a final result. The final output is assembled from
+``ResponseReducer`` folds the ``(event, data)`` pairs that ``provider.sse.SSEDecoder`` cuts
+from the bytes into stream deltas and a final result. The final output is assembled from
 ``response.output_item.done`` items, never from ``response.completed.response.output``,
 which the real backend sends as ``[]``.
 """
@@ -25,7 +25,6 @@ __all__ = [
     "Delta",
     "ReducedResponse",
     "ResponseReducer",
-    "SSEDecoder",
     "UpstreamFailure",
     "retry_after_from",
     "usage_from",
@@ -61,61 +60,6 @@ def retry_after_from(message: str) -> float | None:
         return None
     value = float(match.group(1))
     return value / 1000 if match.group(2).lower() == "ms" else value
-
-
-class SSEDecoder:
-    """Incremental Server-Sent Events decoder: feed bytes, get ``(event, data bytes)`` pairs."""
-
-    __slots__ = ("_buffer",)
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
-        buffer = self._buffer + chunk if self._buffer else chunk
-        if b"\r" in buffer:
-            # Keep a trailing "\r" until we know whether "\n" follows it.
-            tail = b"\r" if buffer.endswith(b"\r") else b""
-            buffer = buffer[: len(buffer) - len(tail)].replace(b"\r\n", b"\n").replace(b"\r", b"\n") + tail
-        events: list[tuple[str | None, bytes]] = []
-        start = 0
-        while True:
-            end = buffer.find(b"\n\n", start)
-            if end < 0:
-                break
-            parsed = self._parse_block(buffer[start:end])
-            if parsed is not None:
-                events.append(parsed)
-            start = end + 2
-        self._buffer = buffer[start:]
-        return events
-
-    @staticmethod
-    def _parse_block(block: bytes) -> tuple[str | None, bytes] | None:
-        # Fast path: nearly every block is exactly "event: X\ndata: {...}".
-        newline = block.find(b"\n")
-        if (newline > 0 and block.startswith(b"event: ") and block.startswith(b"data: ", newline + 1)
-                and block.find(b"\n", newline + 1) < 0):
-            return block[7:newline].decode("utf-8"), block[newline + 7:]
-        event: str | None = None
-        data: list[bytes] = []
-        for raw in block.split(b"\n"):
-            if not raw or raw.startswith(b":"):
-                continue
-            name, _, value = raw.partition(b":")
-            if value.startswith(b" "):
-                value = value[1:]
-            if name == b"data":
-                data.append(value)
-            elif name == b"event":
-                event = value.decode("utf-8")
-        if not data:
-            return None
-        return event, b"\n".join(data)
-
-    def pending(self) -> bool:
-        """True if bytes of an unfinished event are buffered (the stream broke mid-event)."""
-        return bool(self._buffer.strip())
 
 
 @dataclass(frozen=True, slots=True)

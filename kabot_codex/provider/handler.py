@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,30 +21,57 @@ from litellm import CustomLLM
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
 
 from kabot_codex.provider.call import PreparedCall, prepare
-from kabot_codex.provider.events import ReducedResponse, ResponseReducer, SSEDecoder, UpstreamFailure
+from kabot_codex.provider.deadline import AsyncDeadline
+from kabot_codex.provider.errors import describe_transport
+from kabot_codex.provider.events import ReducedResponse, ResponseReducer, UpstreamFailure
 from kabot_codex.provider.send import aopen_stream, open_stream, raise_failure
+from kabot_codex.provider.sse import EventTooLarge, SSEDecoder
 
 __all__ = ["CodexLLM"]
 
 
 # The shell that opened a response closes it (in its own ``finally``); these only read it.
-# They stop at the first terminal event, as Codex does: a connection that dies after
-# response.completed must not cost the finished answer. The rest of the body (normally just
-# the chunked-encoding terminator) is then drained so the keep-alive connection can be reused;
-# anything that goes wrong while draining is ignored (docs/internals/codex-protocol.md).
+# They feed the reducer and stop at the first terminal event, as Codex does: a connection that
+# dies after response.completed must not cost the finished answer. The rest of the body
+# (normally just the chunked-encoding terminator) is then drained so the keep-alive connection
+# can be reused; anything that goes wrong while draining is ignored
+# (docs/internals/codex-protocol.md). ``timeout=`` bounds the whole call, every byte included
+# (docs/internals/network.md).
 _DRAIN_LIMIT = 64 * 1024
 
+# Events this large are cut and parsed in a worker thread in the async shells, so a huge
+# (still under the cap) event cannot stall every other task on the loop.
+_OFF_LOOP_BYTES = 1024 * 1024
 
-def _truncated(exc: httpx.TransportError) -> UpstreamFailure:
-    return UpstreamFailure("truncated", f"the connection broke mid-stream ({type(exc).__name__})")
+_STILL_STREAMING = "the answer was still streaming"
 
 
-def _deltas(response: httpx.Response, reducer: ResponseReducer) -> Iterator[list[Any]]:
+class _Expired(Exception):
+    """The call's deadline passed between two chunks."""
+
+
+def _broken(exc: Exception, response: httpx.Response, call: PreparedCall) -> UpstreamFailure:
+    if isinstance(exc, EventTooLarge):
+        return UpstreamFailure("too_large", f"{exc} (the limit guards memory; a real Codex event is far smaller)")
+    if call.remaining() <= 0:
+        return UpstreamFailure("timeout", _STILL_STREAMING)
+    if isinstance(exc, httpx.DecodingError):
+        encoding = response.headers.get("content-encoding") or "compressed"
+        return UpstreamFailure("malformed", f"the body could not be decompressed (it is marked {encoding!r} but "
+                                            "the data is corrupt); a proxy may be mangling the traffic")
+    return UpstreamFailure("truncated", f"{describe_transport(exc)} mid-stream")
+
+
+def _deltas(response: httpx.Response, call: PreparedCall, reducer: ResponseReducer) -> Iterator[list[Any]]:
     """Feed the body to ``reducer``; yield its non-empty delta lists; stop at the terminal event."""
     decoder = SSEDecoder()
+    deadline = call.deadline
     chunks = response.iter_bytes()
     try:
         for chunk in chunks:
+            # Socket timeouts restart with every byte; this makes timeout= bound the whole call.
+            if time.monotonic() > deadline:
+                raise _Expired
             for event, data in decoder.feed(chunk):
                 deltas = reducer.feed_raw(event, data)
                 if deltas:
@@ -50,8 +79,10 @@ def _deltas(response: httpx.Response, reducer: ResponseReducer) -> Iterator[list
                 if reducer.finished:
                     _drain(chunks)
                     return
-    except httpx.TransportError as exc:
-        raise _truncated(exc) from None
+    except (_Expired, httpx.TimeoutException):
+        raise UpstreamFailure("timeout", _STILL_STREAMING) from None
+    except (httpx.TransportError, httpx.DecodingError, EventTooLarge) as exc:
+        raise _broken(exc, response, call) from None
 
 
 def _drain(chunks: Iterator[bytes]) -> None:
@@ -65,31 +96,41 @@ def _drain(chunks: Iterator[bytes]) -> None:
         pass
 
 
-async def _adeltas(response: httpx.Response, reducer: ResponseReducer) -> AsyncIterator[list[Any]]:
-    """Async twin of ``_deltas``."""
+async def _adeltas(response: httpx.Response, call: PreparedCall, reducer: ResponseReducer,
+                   watch: AsyncDeadline) -> AsyncIterator[list[Any]]:
+    """Async twin of ``_deltas``; multi-megabyte events are cut and parsed off the event loop."""
     decoder = SSEDecoder()
     chunks = response.aiter_bytes()
     try:
-        async for chunk in chunks:
-            for event, data in decoder.feed(chunk):
-                deltas = reducer.feed_raw(event, data)
+        while True:
+            try:
+                chunk = await watch.wait(anext(chunks))
+            except StopAsyncIteration:
+                break
+            if decoder.buffered < _OFF_LOOP_BYTES:
+                items = decoder.feed(chunk)
+            else:  # finishing a multi-megabyte event copies it: not on the event loop
+                items = await asyncio.to_thread(decoder.feed, chunk)
+            for event, data in items:
+                deltas = (reducer.feed_raw(event, data) if len(data) < _OFF_LOOP_BYTES
+                          else await asyncio.to_thread(reducer.feed_raw, event, data))
                 if deltas:
                     yield deltas
                 if reducer.finished:
-                    await _adrain(chunks)
+                    await _adrain(chunks, watch)
                     return
-    except httpx.TransportError as exc:
-        raise _truncated(exc) from None
+    except (TimeoutError, httpx.TimeoutException):
+        raise UpstreamFailure("timeout", _STILL_STREAMING) from None
+    except (httpx.TransportError, httpx.DecodingError, EventTooLarge) as exc:
+        raise _broken(exc, response, call) from None
 
 
-async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+async def _adrain(chunks: AsyncIterator[bytes], watch: AsyncDeadline) -> None:
     seen = 0
     try:
-        async for chunk in chunks:
-            seen += len(chunk)
-            if seen > _DRAIN_LIMIT:
-                return
-    except httpx.HTTPError:
+        while seen <= _DRAIN_LIMIT:
+            seen += len(await watch.wait(anext(chunks)))
+    except (StopAsyncIteration, TimeoutError, httpx.HTTPError):
         pass
 
 
@@ -115,7 +156,7 @@ def _fill(model_response: ModelResponse, reduced: ReducedResponse, call: Prepare
 def _reduce(response: httpx.Response, call: PreparedCall) -> ReducedResponse:
     reducer = ResponseReducer()
     try:
-        for _ in _deltas(response, reducer):
+        for _ in _deltas(response, call, reducer):
             pass
         return reducer.result()
     except UpstreamFailure as failure:
@@ -188,16 +229,20 @@ class CodexLLM(CustomLLM):
                           timeout: Any = None, client: Any = None) -> ModelResponse:
         call = prepare(model, messages, optional_params, litellm_params, api_base=api_base,
                        api_key=api_key, headers=headers, timeout=timeout)
-        response = await aopen_stream(call)
-        reducer = ResponseReducer()
+        watch = AsyncDeadline(call.deadline)
         try:
-            async for _ in _adeltas(response, reducer):
-                pass
-            reduced = reducer.result()
-        except UpstreamFailure as failure:
-            raise_failure(failure, call)
+            response = await aopen_stream(call, watch)
+            reducer = ResponseReducer()
+            try:
+                async for _ in _adeltas(response, call, reducer, watch):
+                    pass
+                reduced = reducer.result()
+            except UpstreamFailure as failure:
+                raise_failure(failure, call)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            watch.close()
         call.note_success()
         return _fill(model_response, reduced, call)
 
@@ -216,7 +261,7 @@ class CodexLLM(CustomLLM):
         maker = _ChunkMaker(call)
         reducer = ResponseReducer()
         try:
-            for deltas in _deltas(response, reducer):
+            for deltas in _deltas(response, call, reducer):
                 yield from maker.convert(deltas)
             reducer.result()  # raises if the stream never finished
         except UpstreamFailure as failure:
@@ -233,18 +278,22 @@ class CodexLLM(CustomLLM):
                          timeout: Any = None, client: Any = None) -> AsyncIterator[ModelResponseStream]:
         call = prepare(model, messages, optional_params, litellm_params, api_base=api_base,
                        api_key=api_key, headers=headers, timeout=timeout)
-        response = await aopen_stream(call)
-        maker = _ChunkMaker(call)
-        reducer = ResponseReducer()
+        watch = AsyncDeadline(call.deadline)
         try:
-            async for deltas in _adeltas(response, reducer):
-                for chunk in maker.convert(deltas):
-                    yield chunk
-            reducer.result()
-        except UpstreamFailure as failure:
-            raise_failure(failure, call)
+            response = await aopen_stream(call, watch)
+            maker = _ChunkMaker(call)
+            reducer = ResponseReducer()
+            try:
+                async for deltas in _adeltas(response, call, reducer, watch):
+                    for chunk in maker.convert(deltas):
+                        yield chunk
+                reducer.result()
+            except UpstreamFailure as failure:
+                raise_failure(failure, call)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            watch.close()
         call.note_success()
         for chunk in maker.closing(reducer):
             yield chunk

@@ -91,6 +91,9 @@ def _input_parts(content: Any, role: str) -> list[dict[str, Any]]:
         if isinstance(part, str):
             parts.append({"type": "input_text", "text": part})
             continue
+        if not isinstance(part, Mapping):
+            raise RequestError(f"a content part in a {role} message must be a dict or a string, "
+                               f"got {type(part).__name__}")
         kind = part.get("type")
         if kind in ("text", "input_text"):
             parts.append({"type": "input_text", "text": str(part.get("text", ""))})
@@ -130,6 +133,23 @@ def _function_call(call: Mapping[str, Any]) -> dict[str, Any]:
     if not call_id:
         raise RequestError("an assistant tool call has no id")
     return {"type": "function_call", "call_id": str(call_id), "name": fn.get("name", ""), "arguments": arguments}
+
+
+def _tool_calls(raw: Any) -> list[Mapping[str, Any]]:
+    """An assistant message's ``tool_calls``: a list of dicts (or LiteLLM objects)."""
+    if not raw:
+        return []
+    if not isinstance(raw, (list, tuple)):
+        raise RequestError(f"an assistant message's tool_calls must be a list, got {type(raw).__name__}")
+    calls = []
+    for call in raw:
+        if hasattr(call, "model_dump"):
+            call = call.model_dump()
+        if not isinstance(call, Mapping) or not isinstance(call.get("function") or {}, Mapping):
+            raise RequestError("each assistant tool call must be a dict like "
+                               '{"id": ..., "type": "function", "function": {"name": ..., "arguments": ...}}')
+        calls.append(call)
+    return calls
 
 
 def _replayed_reasoning(message: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
@@ -177,8 +197,8 @@ def _convert_messages(messages: list[Any], model: str) -> tuple[str, list[dict[s
             if text:
                 items.append({"type": "message", "role": "assistant",
                               "content": [{"type": "output_text", "text": text}]})
-            for call in message.get("tool_calls") or []:
-                items.append(_function_call(call if isinstance(call, Mapping) else call.model_dump()))
+            for call in _tool_calls(message.get("tool_calls")):
+                items.append(_function_call(call))
         elif role in ("tool", "function"):
             call_id = message.get("tool_call_id") or message.get("name")
             items.append({"type": "function_call_output", "call_id": str(call_id or ""),

@@ -60,10 +60,13 @@ def async_client() -> httpx.AsyncClient:
     return client
 
 
-def timeout_for(seconds: float | None) -> httpx.Timeout:
-    """A real timeout: ``seconds`` between bytes (reasoning can pause long), connect ≤ 10 s."""
-    total = float(seconds) if seconds else 600.0
-    return httpx.Timeout(total, connect=min(10.0, total), pool=min(30.0, total))
+def timeout_for(remaining: float) -> httpx.Timeout:
+    """Per-operation limits inside a call with ``remaining`` seconds left: connect ≤ 10 s.
+
+    These only bound single socket operations; the shells also check the call's deadline
+    between chunks, so a trickle of bytes cannot stretch the call (docs/internals/network.md).
+    """
+    return httpx.Timeout(remaining, connect=min(10.0, remaining), pool=min(30.0, remaining))
 
 
 def endpoint(credentials: Credentials, api_base: str | None) -> str:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from kabot_codex.provider.events import Delta, ResponseReducer, SSEDecoder, UpstreamFailure, usage_from
+from kabot_codex.provider.events import Delta, ResponseReducer, UpstreamFailure, usage_from
+from kabot_codex.provider.sse import SSEDecoder
 
 
 def frame(payload: dict) -> bytes:
