@@ -164,6 +164,8 @@ class AgentDefaults(_Open):
     # Checked by model_order(), not on load: a model call with explicit credentials and model
     # has no use for it, and kabot itself may write shapes this package does not know yet.
     model: Any = Field(default=None, description="a ModelOrder, a bare model string, or absent")
+    #: kabot profiles (ChatGPT accounts) that each serve the primary model (``kabot setup --pool``).
+    pool: list[str] | None = None
 
     def model_order(self) -> ModelOrder | None:
         """Return the model setting as a ``ModelOrder`` (a bare string has no fallbacks).

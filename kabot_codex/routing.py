@@ -6,6 +6,10 @@
   ``router.completion(model="openai-codex/gpt-5.5")`` works unchanged;
 - an alias group ``kabot`` that is a copy of the primary, so apps can call "the order"
   without knowing the slugs;
+- with an account pool (``agents.defaults.pool``, several kabot profiles), the primary and
+  the alias get one deployment per profile, each pinned with ``litellm_params.kabot_profile``:
+  the Router spreads calls over the accounts, a usage-limited account cools down until its
+  reset while the others serve, and the fallbacks answer only when every account is limited;
 - ``fallbacks``: the alias and the primary fall back to the fallbacks in order, and each
   fallback to the ones after it.
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from kabot_codex.catalog import canonical_model, get_spec, model_info_for
@@ -30,6 +35,7 @@ __all__ = [
     "model_list",
     "openai_credentials",
     "saved_order",
+    "saved_pool",
 ]
 
 #: The model group that follows the saved order.
@@ -46,6 +52,12 @@ def saved_order(config: KabotConfig | None = None) -> ModelOrder:
         raise ConfigError("No model order is saved yet",
                           hint="run `kabot setup` to choose the primary model and its fallbacks")
     return ModelOrder(primary=normalise(order.primary), fallbacks=[normalise(m) for m in order.fallbacks])
+
+
+def saved_pool(config: KabotConfig | None = None) -> list[str]:
+    """Return the saved account pool (kabot profiles serving the primary), empty if none."""
+    config = config or load_config()
+    return list(dict.fromkeys(config.agents.defaults.pool or []))
 
 
 def normalise(model: str) -> str:
@@ -108,24 +120,37 @@ def fallback_map(order: ModelOrder, *, alias: str | None = ALIAS) -> list[dict[s
 
 
 def model_list(order: ModelOrder, *, alias: str | None = ALIAS, config: KabotConfig | None = None,
-               profile: str | None = None, for_proxy: bool = False) -> list[dict[str, Any]]:
-    """Return the deployments: every model of the order, then the alias copy of the primary."""
-    deployments = [deployment(m, config=config, profile=profile, for_proxy=for_proxy) for m in order.models()]
+               profile: str | None = None, for_proxy: bool = False,
+               pool: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Return the deployments: every model of the order, then the alias copy of the primary.
+
+    With a ``pool`` of profiles the primary (and its alias copy) is one deployment per profile.
+    """
+    models = order.models()
+    primary = normalise(models[0])
+    if pool and not primary.startswith(CODEX + "/"):
+        raise ConfigError(f"An account pool serves openai-codex models, but the primary is {primary}",
+                          hint="choose an openai-codex primary, or run `kabot setup` without --pool")
+    heads = ([deployment(primary, config=config, profile=p, for_proxy=for_proxy) for p in pool]
+             or [deployment(primary, config=config, profile=profile, for_proxy=for_proxy)])
+    deployments = heads + [deployment(m, config=config, profile=profile, for_proxy=for_proxy) for m in models[1:]]
     if alias:
-        alias_entry = copy.deepcopy(deployments[0])
-        alias_entry["model_name"] = alias
-        deployments.append(alias_entry)
+        for head in heads:
+            alias_entry = copy.deepcopy(head)
+            alias_entry["model_name"] = alias
+            deployments.append(alias_entry)
     return deployments
 
 
 def build_router(order: ModelOrder | None = None, *, alias: str | None = ALIAS, profile: str | None = None,
-                 **router_kwargs: Any) -> Any:
+                 pool: Sequence[str] | None = None, **router_kwargs: Any) -> Any:
     """Return a ``litellm.Router`` that follows the saved primary-then-fallback order.
 
     Args:
         order: the order to use; default: ``agents.defaults.model`` from the config.
         alias: name of the group that follows the order (``"kabot"``); None for no alias.
         profile: the kabot credential profile ``openai-codex`` deployments use (default: active).
+        pool: profiles that each serve the primary (default: ``agents.defaults.pool``; ``[]``: none).
         **router_kwargs: passed to ``litellm.Router`` (``num_retries``,
             ``context_window_fallbacks``, ``cooldown_time``, ...). ``fallbacks`` given here are
             appended after the ones derived from the order.
@@ -144,9 +169,11 @@ def build_router(order: ModelOrder | None = None, *, alias: str | None = ALIAS, 
         order = saved_order(config)
     else:
         order = ModelOrder(primary=normalise(order.primary), fallbacks=[normalise(m) for m in order.fallbacks])
+    if pool is None:
+        pool = saved_pool(config)
     extra_fallbacks = list(router_kwargs.pop("fallbacks", None) or [])
     return litellm.Router(
-        model_list=model_list(order, alias=alias, config=config, profile=profile),
+        model_list=model_list(order, alias=alias, config=config, profile=profile, pool=pool),
         fallbacks=fallback_map(order, alias=alias) + extra_fallbacks,
         **router_kwargs,
     )

@@ -45,6 +45,16 @@ class PreparedCall:
     named_profile: str | None = None
     rate_limits: dict[str, Any] = field(default_factory=dict)
     raw_headers: dict[str, str] = field(default_factory=dict)
+    #: Deployments in the Router group that sent this call (an account pool has several).
+    group_size: int = 1
+
+    def usage_limit_retries(self) -> int:
+        """Same-group retries a usage limit deserves: none alone, one per other account in a pool.
+
+        Alone, retrying before the reset only wastes calls; in a pool the Router's retry picks
+        another (not cooled) deployment at once, so the other accounts answer, not the fallbacks.
+        """
+        return self.group_size - 1
 
     @property
     def catalog_model(self) -> str:
@@ -108,6 +118,16 @@ def _profile_from(params: dict[str, Any], litellm_params: Mapping[str, Any] | No
     return profile or None
 
 
+def _group_size(litellm_params: Mapping[str, Any] | None) -> int:
+    # The Router puts the size of the group it routes in into the call's metadata.
+    for key in ("metadata", "litellm_metadata"):
+        metadata = (litellm_params or {}).get(key)
+        size = metadata.get("model_group_size") if isinstance(metadata, Mapping) else None
+        if isinstance(size, int) and size > 1:
+            return size
+    return 1
+
+
 def _session_hint(litellm_params: Mapping[str, Any] | None) -> str | None:
     if not litellm_params:
         return None
@@ -153,6 +173,7 @@ def prepare(model: str, messages: list[Any], optional_params: Mapping[str, Any],
         timeout=seconds,
         deadline=time.monotonic() + seconds,
         named_profile=profile,
+        group_size=_group_size(litellm_params),
     )
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import NoReturn
 
 import httpx
+import litellm
 
 from kabot_codex import catalog, state
 from kabot_codex.auth.credentials import Credentials
 from kabot_codex.auth.redact import remember_secret
-from kabot_codex.errors import KabotError, UnknownProfileError
+from kabot_codex.errors import KabotError, NotLoggedInError, UnknownProfileError
 from kabot_codex.provider.call import PreparedCall
 from kabot_codex.provider.deadline import AsyncDeadline
 from kabot_codex.provider.errors import (
@@ -35,7 +36,7 @@ __all__ = ["aopen_stream", "open_stream", "raise_failure"]
 _BODY_ERRORS = (httpx.TransportError, httpx.DecodingError)
 
 
-def _auth_error(err: KabotError, call: PreparedCall) -> Exception:
+def _auth_error(err: KabotError, call: PreparedCall, *, looking_up: bool = False) -> Exception:
     if isinstance(err, UnknownProfileError) and call.named_profile:
         # The caller's input is wrong: an authentication error would send a Router to its
         # fallbacks and bill another provider without a word.
@@ -43,12 +44,24 @@ def _auth_error(err: KabotError, call: PreparedCall) -> Exception:
     if call.remaining() < 0.05:  # the wait gave up at the deadline (timers may fire a hair early)
         return timed_out(call.model, call.timeout, "while refreshing the ChatGPT login; the refresh goes on in "
                                                    "the background and the next call uses its result")
-    return auth_failure(err, model=call.model, request=call.request_stub())
+    exc = auth_failure(err, model=call.model, request=call.request_stub())
+    if looking_up and isinstance(err, NotLoggedInError):
+        # No login at all (not a rejected one): the Proxy hooks turn the fallback this causes
+        # into an error log instead of a silent `200 OK` from a paid model.
+        exc.kabot_missing_login = f"{err} ({err.hint})" if err.hint else str(err)  # type: ignore[attr-defined]
+    return exc
+
+
+def _pool_retries(exc: Exception, call: PreparedCall) -> Exception:
+    if call.group_size > 1 and isinstance(exc, litellm.RateLimitError):
+        exc.num_retries = call.usage_limit_retries()
+    return exc
 
 
 def _remember(mapped: MappedError, call: PreparedCall, credentials: Credentials) -> NoReturn:
     if mapped.usage_limit_resets_at is not None:
         state.note_usage_limit(credentials.account_key, mapped.usage_limit_resets_at)
+        throw(_pool_retries(mapped.exception, call))
     if mapped.unsupported_model:
         catalog.note_unsupported(call.catalog_model, credentials.account_key, "rejected by the backend")
     throw(mapped.exception)
@@ -68,7 +81,7 @@ def raise_failure(failure: UpstreamFailure, call: PreparedCall) -> NoReturn:
 def _check_blocked(credentials: Credentials, call: PreparedCall, url: str) -> None:
     until = state.blocked_until(credentials.account_key)
     if until is not None:
-        raise usage_limit_error(call.model, until, httpx.Request("POST", url), remembered=True)
+        raise _pool_retries(usage_limit_error(call.model, until, httpx.Request("POST", url), remembered=True), call)
 
 
 def _handle_status(response: httpx.Response, body: bytes, call: PreparedCall,
@@ -122,7 +135,7 @@ def open_stream(call: PreparedCall) -> httpx.Response:
     try:
         credentials = call.source.get(deadline=call.deadline)
     except KabotError as err:
-        throw(_auth_error(err, call))
+        throw(_auth_error(err, call, looking_up=True))
     client = sync_client()
     for attempt in (0, 1):
         _out_of_time(call, "before the request was sent")
@@ -152,7 +165,7 @@ async def aopen_stream(call: PreparedCall, watch: AsyncDeadline) -> httpx.Respon
     try:
         credentials = await call.source.aget(deadline=call.deadline)
     except KabotError as err:
-        throw(_auth_error(err, call))
+        throw(_auth_error(err, call, looking_up=True))
     client = async_client()
     for attempt in (0, 1):
         _out_of_time(call, "before the request was sent")
