@@ -15,11 +15,17 @@ __all__ = ["apply_setup"]
 
 
 def apply_setup(primary: str, fallbacks: Sequence[str], *, openai_api_key: str | None = None,
-                path: Path | None = None) -> ModelOrder:
-    """Save ``agents.defaults.model = {"primary": …, "fallbacks": […]}`` and return it."""
+                path: Path | None = None, pool: Sequence[str] | None = None) -> ModelOrder:
+    """Save ``agents.defaults.model = {"primary": …, "fallbacks": […]}`` and return it.
+
+    ``pool`` (profiles that each serve the primary) replaces ``agents.defaults.pool``; None
+    keeps the saved one.
+    """
     order = ModelOrder(primary=primary, fallbacks=[m for m in fallbacks if m != primary])
     with edit_config(path) as config:
         config.agents.defaults.model = order
+        if pool is not None:
+            config.agents.defaults.pool = list(dict.fromkeys(pool)) or None
         if openai_api_key:
             config.provider("openai").api_key = openai_api_key
     return order

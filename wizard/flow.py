@@ -52,6 +52,7 @@ class SetupOptions:
     openai_api_key: str | None = None
     probe: bool | None = None
     login_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> run_login options
+    pool: Sequence[str] | None = None  # profiles that each serve the primary (None: keep the saved pool)
 
     def flag_value(self, name: str) -> Any:
         """The flag answer for question ``name`` (fallback_N questions have none)."""
@@ -188,11 +189,25 @@ def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | N
                         openai_api_key=openai_key)
         show_probes(console, results)
 
-    order = apply_setup(primary, fallbacks, openai_api_key=openai_key)
+    _check_pool(load_config(), options.pool, primary)  # fresh: the login step may have added one
+    order = apply_setup(primary, fallbacks, openai_api_key=openai_key, pool=options.pool)
     console.print(f"[green]Saved.[/] primary [bold]{order.primary}[/], fallbacks: "
                   f"{', '.join(order.fallbacks) or 'none'}", highlight=False)
     show_snippet(console, order.primary, order.fallbacks)
     return SetupResult(method, order.primary, list(order.fallbacks), results, notes)
+
+
+def _check_pool(config: KabotConfig, pool: Sequence[str] | None, primary: str) -> None:
+    if not pool:
+        return
+    if not primary.startswith("openai-codex/"):
+        raise WizardError(f"An account pool serves an openai-codex primary, not {primary}",
+                          hint="choose an openai-codex --primary, or drop --pool")
+    codex = config.providers.get("openai-codex")
+    missing = [p for p in pool if not (codex and p in codex.profiles)]
+    if missing:
+        raise WizardError(f"No login for pool profile(s) {', '.join(missing)}",
+                          hint=f"run `kabot login --profile {missing[0]}` for each, then rerun setup")
 
 
 def _pairs(rows: Sequence[ModelRow]) -> list[tuple[str, str]]:

@@ -51,6 +51,8 @@ def _env_key(login_method: str | None) -> str | None:
 @click.option("--primary", default=None, help="Primary model, e.g. openai-codex/gpt-5.5 (see `kabot models`).")
 @click.option("--fallback", "fallbacks", multiple=True, help="Fallback model, in order; repeat for more.")
 @click.option("--no-fallbacks", is_flag=True, help="Save the primary alone.")
+@click.option("--pool", "pool", multiple=True, metavar="PROFILE",
+              help="Account pool: a logged-in profile that serves the primary; repeat for each account.")
 @click.option("--allow-unsupported", is_flag=True, default=None,
               help="Accept a primary marked unsupported for this account.")
 @click.option("--openai-api-key", is_flag=False, flag_value="-", default=None, metavar="[KEY]",
@@ -68,7 +70,7 @@ def _env_key(login_method: str | None) -> str | None:
 @click.option("--copy", "copy_codex", is_flag=True,
               help="With --import-codex: take the tokens over instead of linking to the Codex file.")
 def setup(non_interactive: bool, login_method: str | None, api_key: str | None, primary: str | None,
-          fallbacks: tuple[str, ...], no_fallbacks: bool, allow_unsupported: bool | None,
+          fallbacks: tuple[str, ...], no_fallbacks: bool, pool: tuple[str, ...], allow_unsupported: bool | None,
           openai_api_key: str | None, probe: bool | None, profile: str, no_browser: bool, no_open: bool,
           paste: bool | None, codex_path: str | None, codex_auth_file: Path | None, copy_codex: bool) -> None:
     """Log in, pick the primary model and its fallbacks, and save the order.
@@ -109,7 +111,7 @@ def setup(non_interactive: bool, login_method: str | None, api_key: str | None, 
             fallbacks=[] if no_fallbacks else (list(fallbacks) or None),
             allow_unsupported=allow_unsupported or None,
             openai_api_key=_read_secret(openai_api_key, "--openai-api-key"),
-            probe=probe, login_options=login_options,
+            probe=probe, login_options=login_options, pool=list(pool) or None,
         )
         prompter: Prompter = NonInteractivePrompter() if non_interactive else QuestionaryPrompter()
         run_setup(options, prompter=prompter, console=Console())

@@ -142,6 +142,17 @@ def _limits_text(entry: dict[str, Any] | None, now: float) -> str:
     return (", ".join(parts) or "recorded") + seen_text
 
 
+def _headroom_text(entry: dict[str, Any], now: float) -> str:
+    if entry["error"]:
+        return f"[red]{entry['error']}[/]"
+    if entry["limited_until"]:
+        return f"[red]usage limit reached[/], skipped until it resets {_age(entry['limited_until'] - now)}"
+    if entry["headroom_percent"] is None:
+        return "no rate-limit snapshot yet (it appears after the first call)"
+    reset = f", resets {_age(entry['resets_at'] - now)}" if entry["resets_at"] else ""
+    return f"{entry['headroom_percent']:.0f}% left ({entry['window']} window{reset})"
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status(as_json: bool) -> None:
@@ -152,14 +163,16 @@ def status(as_json: bool) -> None:
 
         from kabot_codex.auth.login import status as do_status
         from kabot_codex.config import permission_warnings
+        from kabot_codex.pool import pool_headroom
 
         now = time.time()
         rows = do_status(now=now)
         warnings = permission_warnings()
+        pool = pool_headroom(now=now)
         if as_json:
             click.echo(json.dumps({"profiles": rows, "env_api_key": bool(os.environ.get("OPENAI_CODEX_API_KEY")),
-                                   "env_profile": os.environ.get("KABOT_PROFILE"), "warnings": warnings},
-                                  indent=2))
+                                   "env_profile": os.environ.get("KABOT_PROFILE"), "warnings": warnings,
+                                   "pool": pool}, indent=2))
             return
         for warning in warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -190,5 +203,9 @@ def status(as_json: bool) -> None:
             console.print("[yellow]note:[/] OPENAI_CODEX_API_KEY is set and overrides the active profile.")
         if os.environ.get("KABOT_PROFILE"):
             console.print(f"[yellow]note:[/] KABOT_PROFILE={os.environ['KABOT_PROFILE']} selects the profile.")
+        if pool:
+            console.print("[bold]account pool[/] (each serves the primary; headroom in the tightest window):")
+            for entry in pool:
+                console.print(f"  {entry['profile']}: {_headroom_text(entry, now)}", highlight=False)
         stamp = dt.datetime.fromtimestamp(now).strftime("%H:%M:%S")
         console.print(f"[dim]* = active profile; checked at {stamp}[/]")

@@ -95,7 +95,7 @@ def _responses(app: App, ex: Exchange) -> None:
         ex.send_json(400, {"detail": "We could not parse the JSON body of your request."}, headers)
         return
     model = body.get("model") if isinstance(body, dict) else None
-    if apply_http_fault(ex, app.state.take_fault("codex", model), "codex", headers):
+    if apply_http_fault(ex, app.state.take_fault("codex", model, account_id=ident.account_id), "codex", headers):
         return
     acct = app.state.account_snapshot()
     problem = check_backend_body(body, acct.allowed_models(), ident.account_id)
@@ -103,7 +103,7 @@ def _responses(app: App, ex: Exchange) -> None:
         ex.send_json(400, {"detail": problem}, headers)
         return
     assert isinstance(body, dict)
-    stream_fault = app.state.take_fault("codex", model, "stream")
+    stream_fault = app.state.take_fault("codex", model, "stream", account_id=ident.account_id)
     plan = responses_plan(body, app.state.take_reply("codex"))
     effort = effort_for(body)
     if plan.reasoning is not None and effort in (None, "none"):

@@ -135,11 +135,14 @@ class State:
         with self.lock:
             self.faults.append(fault)
 
-    def take_fault(self, target: str, model: str | None, phase: str = "http") -> Fault | None:
+    def take_fault(self, target: str, model: str | None, phase: str = "http",
+                   account_id: str | None = None) -> Fault | None:
         """Consume one matching fault of ``phase``: "http" (whole-response kinds) or "stream".
 
         Endpoints draw "http" faults before validating the body and "stream" faults only once
         the request is known to be valid, so a stream fault is never wasted on a bad request.
+        A fault with an ``account_id`` parameter only hits that account (one account of a pool
+        at its usage limit while the others serve).
         """
         want_stream = phase == "stream"
         with self.lock:
@@ -147,6 +150,8 @@ class State:
                 if fault.target not in (target, "any"):
                     continue
                 if fault.model is not None and fault.model != model:
+                    continue
+                if fault.params.get("account_id") not in (None, account_id):
                     continue
                 if (fault.kind in STREAM_FAULTS) != want_stream:
                     continue
