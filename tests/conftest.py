@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 if TYPE_CHECKING:
     from kabot_codex.emulator import EmulatorControl
+    from tests.redis_helpers import RedisServer
 
 
 
@@ -56,3 +57,12 @@ def emu(emulator: EmulatorControl) -> EmulatorControl:
     """Return the session emulator, reset to defaults (tokens minted earlier become invalid)."""
     emulator.reset()
     return emulator
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real ``redis-server`` on a free loopback port (skipped without the binary, failed in CI)."""
+    from tests.redis_helpers import running_redis
+
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
