@@ -76,5 +76,5 @@ reply = litellm.completion(model={primary!r}, messages=[{{"role": "user", "conte
                            fallbacks=[{fb}])
 '''
     console.print(Syntax(code, "python", theme="ansi_dark", background_color="default"))
-    console.print("LiteLLM Proxy: [bold]kabot router export -o config.yaml[/] then "
-                  "[bold]litellm --config config.yaml[/]", highlight=False)
+    console.print("LiteLLM Proxy: [bold]kabot router export -o config.yaml[/] "
+                  "(it prints the command that starts it safely)", highlight=False)
