@@ -11,7 +11,10 @@ the YAML, before building the Router), which is when the start-up checks run:
   otherwise answer everything from its paid fallbacks and log only ``200 OK``.
 
 At run time the same object hears the Router's fallback events and logs an ERROR once per
-profile the first time a request falls back because that profile has no login.
+profile the first time a request falls back because that profile has no login, and it keeps
+the Router from picking an account kabot already knows to be over its usage limit (an account
+pool appears in several groups — the model string and the alias — and the Router's cooldown
+is per group; a streamed call that picked such an account would go to the fallbacks).
 See docs/internals/proxy-safety.md.
 """
 
@@ -21,11 +24,13 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
+from kabot_codex import state
 from kabot_codex.auth.credentials import ENV_API_KEY, ENV_PROFILE
 from kabot_codex.config import kabot_home
 from kabot_codex.errors import ConfigError, KabotError
@@ -35,6 +40,9 @@ __all__ = ["ProxyHooks", "check_proxy_config", "login_problems", "master_key_pro
 logger = logging.getLogger("kabot_codex.proxy")
 
 CODEX_PREFIX = "openai-codex/"
+#: How long a profile's account is trusted before the store is read again (a re-login to
+#: another account is noticed within this time).
+ACCOUNT_TTL = 30.0
 
 
 def _ensure_visible() -> None:
@@ -130,12 +138,44 @@ def _running_proxy_config() -> Mapping[str, Any] | None:
 
 
 class ProxyHooks(CustomLogger):
-    """Logs, once per profile, the first request that fell back because a login is missing."""
+    """Skips accounts known to be usage-limited; logs the first fallback caused by a missing login."""
 
     def __init__(self) -> None:
         super().__init__()
         self._reported: set[str] = set()
         self._lock = threading.Lock()
+        self._accounts: dict[str | None, tuple[str | None, float]] = {}
+
+    def _account_key(self, profile: str | None) -> str | None:
+        now = time.monotonic()
+        cached = self._accounts.get(profile)
+        if cached is not None and now - cached[1] < ACCOUNT_TTL:
+            return cached[0]
+        from kabot_codex.auth.store import load_snapshot
+
+        try:
+            key: str | None = load_snapshot(profile).credentials.account_key
+        except (KabotError, ConfigError):
+            key = None
+        self._accounts[profile] = (key, now)
+        return key
+
+    def _known_limited(self, deployment: Mapping[str, Any]) -> bool:
+        params = deployment.get("litellm_params") or {}
+        if not str(params.get("model") or "").startswith(CODEX_PREFIX) or params.get("api_key"):
+            return False
+        key = self._account_key(_profile_of(params))
+        return key is not None and state.blocked_until(key) is not None
+
+    async def async_filter_deployments(self, model: str, healthy_deployments: list, messages: Any,
+                                       request_kwargs: dict | None = None,
+                                       parent_otel_span: Any = None) -> list[dict]:
+        if len(healthy_deployments) < 2:
+            return healthy_deployments
+        keep = [d for d in healthy_deployments if not self._known_limited(d)]
+        # All limited: leave the choice to the Router; the provider fails fast without a request
+        # and the fallbacks answer.
+        return keep or healthy_deployments
 
     def _report(self, original_model_group: str, original_exception: Exception, answered: bool) -> None:
         reason = getattr(original_exception, "kabot_missing_login", None)

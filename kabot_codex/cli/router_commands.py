@@ -23,12 +23,15 @@ def router() -> None:
 @router.command("show")
 def show() -> None:
     """Print the order the Router follows and the fallbacks it derives."""
-    from kabot_codex.routing import ALIAS, fallback_map, saved_order
+    from kabot_codex.routing import ALIAS, fallback_map, saved_order, saved_pool
 
     console = Console()
     with handle_errors():
         order = saved_order()
         console.print(f"[bold]{ALIAS}[/] = {order.primary}", highlight=False)
+        pool = saved_pool()
+        if pool:
+            console.print(f"  served by the account pool: {', '.join(pool)}", highlight=False)
         for i, model in enumerate(order.fallbacks, 1):
             console.print(f"  fallback {i}: {model}", highlight=False)
         for entry in fallback_map(order):

@@ -48,6 +48,10 @@ def test_one_deployment_per_account_in_the_primary_and_alias_groups(pool: list[s
     pinned = [d["litellm_params"].get("kabot_profile") for d in router.model_list if d["model_name"] == "kabot"]
     assert pinned == pool
     assert router.fallbacks[0] == {"kabot": FALLBACKS}
+    shown = CliRunner().invoke(cli, ["router", "show"], catch_exceptions=False).output
+    assert "served by the account pool: alice, bob, carol" in shown
+    # An explicit empty pool builds the plain order (one deployment per model).
+    assert [d["model_name"] for d in kabot_codex.build_router(pool=[]).model_list] == [PRIMARY, *FALLBACKS, "kabot"]
 
 
 def test_a_limited_account_is_skipped_while_the_others_serve(pool: list[str], emu: EmulatorControl) -> None:

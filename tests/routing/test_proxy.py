@@ -254,3 +254,13 @@ def test_proxy_without_a_login_says_so_at_start_up_and_at_the_first_fallback(
     assert "a fallback model answered instead" in fallback_errors[0]
     assert "No openai-codex login" in fallback_errors[0] and str(empty_home) in fallback_errors[0]
     assert counts(emu) == {"codex": 0, "openai": 2}
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("0.0.0.0", False), ("192.168.1.10", False), ("::", False), ("proxy.internal", False),
+])
+def test_which_hosts_count_as_loopback(host: str, loopback: bool) -> None:
+    from kabot_codex.proxy_config import is_loopback
+
+    assert is_loopback(host) is loopback

@@ -13,7 +13,7 @@ from kabot_codex.cli import cli
 from kabot_codex.config import config_path
 from kabot_codex.emulator import EmulatorControl
 from tests.redis_helpers import RedisServer
-from tests.routing.conftest import counts
+from tests.routing.conftest import PRIMARY, counts
 from tests.routing.test_pool import ACCOUNTS, per_account, pool  # noqa: F401  (fixture)
 from tests.routing.test_proxy import AUTH, chat, running_proxy
 
@@ -28,11 +28,11 @@ def export(tmp_path: Path, *args: str) -> Path:
     return path
 
 
-def streamed(base: str) -> str:
+def streamed(base: str, model: str) -> str:
     import httpx
 
     with httpx.stream("POST", base + "/v1/chat/completions", timeout=60, headers=AUTH, json={
-            "model": "kabot", "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as response:
+            "model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as response:
         assert response.status_code == 200
         return "".join(response.iter_text())
 
@@ -49,8 +49,10 @@ def test_pool_through_the_proxy(pool: list[str], emu: EmulatorControl, tmp_path:
                    for r in answers)
         seen = per_account(emu)
         assert seen["bob"] <= 1 and seen["alice"] + seen["carol"] == 12
-        # Streamed calls too, once the limit is known: never the limited account, never a fallback.
-        assert all("gpt-5.5" in streamed(base) for _ in range(4))
+        # Streamed calls too, once the limit is known: never the limited account, never a fallback —
+        # also in the other group (the model string), whose deployment of bob was never cooled.
+        assert all("gpt-5.5" in streamed(base, "kabot") for _ in range(4))
+        assert all("gpt-5.5" in streamed(base, PRIMARY) for _ in range(8))
         assert per_account(emu)["bob"] == seen["bob"]
         assert counts(emu)["openai"] == 0
         print(f"proxy pool, one limited: requests per account {dict(per_account(emu))}")
