@@ -43,6 +43,10 @@ CODEX_PREFIX = "openai-codex/"
 #: How long a profile's account is trusted before the store is read again (a re-login to
 #: another account is noticed within this time).
 ACCOUNT_TTL = 30.0
+#: How long "this account is not limited" is trusted by the deployment filter. Asking the
+#: usage-limit memory costs ~30 us per account; a limit learnt meanwhile is still honoured by
+#: the provider (no request is sent) and by the Router's cooldown of that deployment.
+VERDICT_TTL = 1.0
 
 
 def _ensure_visible() -> None:
@@ -145,6 +149,7 @@ class ProxyHooks(CustomLogger):
         self._reported: set[str] = set()
         self._lock = threading.Lock()
         self._accounts: dict[str | None, tuple[str | None, float]] = {}
+        self._verdicts: dict[str, tuple[bool, float]] = {}
 
     def _account_key(self, profile: str | None) -> str | None:
         now = time.monotonic()
@@ -165,7 +170,13 @@ class ProxyHooks(CustomLogger):
         if not str(params.get("model") or "").startswith(CODEX_PREFIX) or params.get("api_key"):
             return False
         key = self._account_key(_profile_of(params))
-        return key is not None and state.blocked_until(key) is not None
+        if key is None:
+            return False
+        now = time.monotonic()
+        verdict = self._verdicts.get(key)
+        if verdict is None or now - verdict[1] >= VERDICT_TTL:
+            verdict = self._verdicts[key] = (state.blocked_until(key) is not None, now)
+        return verdict[0]
 
     async def async_filter_deployments(self, model: str, healthy_deployments: list, messages: Any,
                                        request_kwargs: dict | None = None,
