@@ -164,8 +164,8 @@ class AgentDefaults(_Open):
     # Checked by model_order(), not on load: a model call with explicit credentials and model
     # has no use for it, and kabot itself may write shapes this package does not know yet.
     model: Any = Field(default=None, description="a ModelOrder, a bare model string, or absent")
-    #: kabot profiles (ChatGPT accounts) that each serve the primary model (``kabot setup --pool``).
-    pool: list[str] | None = None
+    # Like ``model``: checked by pool_profiles() when a Router is built, not on every load.
+    pool: Any = Field(default=None, description="kabot profiles (ChatGPT accounts) that each serve the primary")
 
     def model_order(self) -> ModelOrder | None:
         """Return the model setting as a ``ModelOrder`` (a bare string has no fallbacks).
@@ -185,6 +185,22 @@ class AgentDefaults(_Open):
             raise ConfigError(f"The saved model order is invalid ({problems})",
                               hint="rerun `kabot setup`, or fix agents.defaults.model in config.json "
                                    '(e.g. {"primary": "openai-codex/gpt-5.5", "fallbacks": []})') from None
+
+
+    def pool_profiles(self) -> list[str]:
+        """Return the account pool (``kabot setup --pool``), without duplicates; empty if none.
+
+        Raises ``ConfigError`` naming ``agents.defaults.pool`` if the saved value is not a list of names.
+        """
+        pool = self.pool
+        if pool is None:
+            return []
+        if not isinstance(pool, list) or not all(isinstance(p, str) and p for p in pool):
+            raise ConfigError(f"The saved account pool is invalid (agents.defaults.pool: a JSON "
+                              f"{_fs.json_type(pool)}, not a list of profile names)",
+                              hint='rerun `kabot setup --pool PROFILE ...`, or fix agents.defaults.pool in '
+                                   'config.json (e.g. ["alice", "bob"])')
+        return list(dict.fromkeys(pool))
 
 
 class AgentsConfig(_Open):

@@ -46,7 +46,7 @@ def pool_headroom(config: KabotConfig | None = None, *, now: float | None = None
     now = time.time() if now is None else now
     snapshots = state.last_rate_limits()
     rows = []
-    for name in dict.fromkeys(config.agents.defaults.pool or []):
+    for name in config.agents.defaults.pool_profiles():
         row: dict[str, Any] = {"profile": name, "headroom_percent": None, "window": None, "resets_at": None,
                                "limited_until": None, "error": None}
         profile = config.codex.profiles.get(name)

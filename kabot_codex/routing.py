@@ -57,7 +57,7 @@ def saved_order(config: KabotConfig | None = None) -> ModelOrder:
 def saved_pool(config: KabotConfig | None = None) -> list[str]:
     """Return the saved account pool (kabot profiles serving the primary), empty if none."""
     config = config or load_config()
-    return list(dict.fromkeys(config.agents.defaults.pool or []))
+    return config.agents.defaults.pool_profiles()
 
 
 def normalise(model: str) -> str:

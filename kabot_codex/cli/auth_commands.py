@@ -19,6 +19,7 @@ from rich.table import Table
 
 from kabot_codex.cli import cli
 from kabot_codex.cli.errors import handle_errors
+from kabot_codex.errors import KabotError
 
 __all__ = ["login", "logout", "status"]
 
@@ -168,7 +169,11 @@ def status(as_json: bool) -> None:
         now = time.time()
         rows = do_status(now=now)
         warnings = permission_warnings()
-        pool = pool_headroom(now=now)
+        try:
+            pool = pool_headroom(now=now)
+        except KabotError as err:  # a damaged pool setting must not hide the logins
+            pool = []
+            warnings.append(f"{err.message}; fix: {err.hint}" if err.hint else err.message)
         if as_json:
             click.echo(json.dumps({"profiles": rows, "env_api_key": bool(os.environ.get("OPENAI_CODEX_API_KEY")),
                                    "env_profile": os.environ.get("KABOT_PROFILE"), "warnings": warnings,

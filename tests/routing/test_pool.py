@@ -113,3 +113,19 @@ def test_setup_refuses_a_pool_profile_without_a_login(pool: list[str]) -> None:
                                       "--primary", PRIMARY, "--pool", "alice", "--pool", "dave", "--no-probe"])
     assert result.exit_code == 1
     assert "dave" in result.output and "kabot login --profile dave" in result.output
+
+
+def test_a_damaged_pool_setting_is_named_and_does_not_hide_the_logins(pool: list[str]) -> None:
+    from kabot_codex.config import edit_config
+    from kabot_codex.errors import ConfigError
+
+    with edit_config() as config:
+        config.agents.defaults.pool = "alice"  # a string, not a list
+    with pytest.raises(ConfigError) as info:
+        kabot_codex.build_router()
+    assert "agents.defaults.pool" in info.value.message
+    status = CliRunner().invoke(cli, ["status", "--json"], catch_exceptions=False)
+    assert status.exit_code == 0
+    data = json.loads(status.output)
+    assert {r["profile"] for r in data["profiles"]} == set(ACCOUNTS) and data["pool"] == []
+    assert any("agents.defaults.pool" in w for w in data["warnings"])
