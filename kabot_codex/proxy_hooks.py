@@ -44,8 +44,9 @@ CODEX_PREFIX = "openai-codex/"
 #: another account is noticed within this time).
 ACCOUNT_TTL = 30.0
 #: How long "this account is not limited" is trusted by the deployment filter. Asking the
-#: usage-limit memory costs ~30 us per account; a limit learnt meanwhile is still honoured by
-#: the provider (no request is sent) and by the Router's cooldown of that deployment.
+#: usage-limit memory costs ~30 us per account; a limit this process learns invalidates every
+#: cached verdict at once (``state.limits_generation``), so the TTL only bounds how late a
+#: limit another process persisted is seen.
 VERDICT_TTL = 1.0
 
 
@@ -149,7 +150,7 @@ class ProxyHooks(CustomLogger):
         self._reported: set[str] = set()
         self._lock = threading.Lock()
         self._accounts: dict[str | None, tuple[str | None, float]] = {}
-        self._verdicts: dict[str, tuple[bool, float]] = {}
+        self._verdicts: dict[str, tuple[bool, float, int]] = {}
 
     def _account_key(self, profile: str | None) -> str | None:
         now = time.monotonic()
@@ -173,9 +174,10 @@ class ProxyHooks(CustomLogger):
         if key is None:
             return False
         now = time.monotonic()
+        generation = state.limits_generation()
         verdict = self._verdicts.get(key)
-        if verdict is None or now - verdict[1] >= VERDICT_TTL:
-            verdict = self._verdicts[key] = (state.blocked_until(key) is not None, now)
+        if verdict is None or now - verdict[1] >= VERDICT_TTL or verdict[2] != generation:
+            verdict = self._verdicts[key] = (state.blocked_until(key) is not None, now, generation)
         return verdict[0]
 
     async def async_filter_deployments(self, model: str, healthy_deployments: list, messages: Any,

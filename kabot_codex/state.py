@@ -80,8 +80,10 @@ def forget_rate_limits(profile: str) -> None:
 
 def note_usage_limit(account_key: str, resets_at: float) -> None:
     """Remember that ``account_key`` hit its usage limit until ``resets_at`` (epoch s)."""
+    global _generation
     with _lock:
         _blocked[account_key] = resets_at
+        _generation += 1
     _fs.merge_json_later(_usage_limits_path(), lambda current: current.update({account_key: resets_at}))
 
 
@@ -94,6 +96,14 @@ def _load_persisted(path: Path) -> None:
         for key, until in stored.items():
             if isinstance(until, (int, float)) and until > now:
                 _blocked.setdefault(key, float(until))
+
+
+_generation = 0
+
+
+def limits_generation() -> int:
+    """A counter that moves whenever this process learns a usage limit (cheap cache validation)."""
+    return _generation
 
 
 def blocked_until(account_key: str, *, now: float | None = None) -> float | None:
