@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ.pop(name, None)
     os.environ["KABOT_HOME"] = str(scratch / "home")
     started = time.time()
+    load_before = os.getloadavg()
     with run_emulator_process() as emu:
         emu.set_default_reply(text=BENCH_TEXT, chunks=CHUNKS)
         tokens = emu.mint_tokens(ttl=6 * 3600)
@@ -143,6 +144,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "started": started, "duration_s": time.time() - started, "problems": problems,
         "samples": samples, "bursts": bursts, "profile": profile, "decomposition": decomposition,
         "environment": environment(),
+        # The shared 2-core machine's 1-minute load average before and after: other work on it
+        # inflates wall time more than CPU (docs/performance.md, "Noise").
+        "load": {"before": load_before[0], "after": os.getloadavg()[0]},
         "emulator_requests": emulator_stats.get("requests", {}),
     }
 
@@ -188,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
-    report = render(results)
+    previous = args.output.read_text() if args.output and args.output.exists() else None
+    report = render(results, previous=previous)
     if args.output:
         args.output.write_text(report)
         print(f"wrote {args.output}", file=sys.stderr)

@@ -11,7 +11,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["analyse", "render", "summary_lines"]
+__all__ = ["analyse", "history_entry", "merge_history", "render", "summary_lines"]
+
+#: The section that keeps one dated entry per run and LiteLLM version across re-renders.
+HISTORY_HEADING = "## Results by LiteLLM version"
 
 SHAPES = [("sync", False), ("sync", True), ("async", False), ("async", True)]
 TARGET_VS_BASE = 1.15  # ours <= 1.15 x (floor + raw)
@@ -214,8 +217,65 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(results: dict[str, Any]) -> str:
-    """Return the whole ``docs/performance.md``."""
+def history_entry(results: dict[str, Any]) -> list[str]:
+    """This run's dated entry for the per-version history: the ratios, which compare across runs."""
+    env = results["environment"]
+    args = results["args"]
+    when = dt.datetime.fromtimestamp(results["started"], dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = results.get("load")
+    load_text = (f"load average {load['before']:.1f} before, {load['after']:.1f} after"
+                 if load else "load not recorded")
+    out = [f"### litellm {env['litellm']} — {when}", "",
+           f"{args['rounds']} rounds × {args['calls']} calls"
+           + (" (`--quick`: rough)" if args.get("quick") else "")
+           + f"; Python {env['python']}, httpx {env['httpx']}, kabot-codex {env['kabot_codex']}; "
+           f"{env['cpus']} CPUs, {load_text}.", "",
+           "| shape | CPU ours / (floor+raw) | CPU ours / joint | CPU ours / built-in "
+           "| wall ours / (floor+raw) | wall ours / joint |",
+           "|---|---:|---:|---:|---:|---:|"]
+    rows = analyse(results)
+    wall = {r.shape: r for r in rows if r.metric == "wall_ms"}
+
+    def ratio(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    for row in (r for r in rows if r.metric == "cpu_ms"):
+        builtin = ratio(row.vs_builtin) if row.vs_builtin is not None else "built-in fails"
+        out.append(f"| {row.shape} | {row.vs_base:.2f} | {ratio(row.vs_joint)} | {builtin} "
+                   f"| {wall[row.shape].vs_base:.2f} | {ratio(wall[row.shape].vs_joint)} |")
+    rates = {entry["impl"]: _median([b["throughput"] for b in entry["bursts"]])
+             for entry in results.get("bursts") or [] if entry.get("bursts")}
+    if "ours" in rates and "floor" in rates:
+        n = results["bursts"][0]["n"]
+        out += ["", f"Concurrency ({n} streams): ours {rates['ours']:.0f} req/s = "
+                f"{rates['ours'] / rates['floor']:.2f} × the floor's {rates['floor']:.0f} req/s"
+                + (f", {rates['ours'] / rates['builtin']:.2f} × the built-in's" if rates.get("builtin") else "")
+                + "."]
+    return out
+
+
+def merge_history(previous: str | None, entry: list[str]) -> list[str]:
+    """The history section of ``previous`` (a former performance.md) with ``entry`` on top.
+
+    An entry with the same heading (same version, same minute) is replaced, so re-rendering a
+    run from ``--from-json`` does not duplicate it.
+    """
+    kept: list[list[str]] = []
+    if previous and HISTORY_HEADING in previous:
+        section = previous.split(HISTORY_HEADING, 1)[1]
+        body = section.split("\n## ", 1)[0]
+        for chunk in body.split("\n### ")[1:]:
+            lines = ("### " + chunk).rstrip("\n").splitlines()
+            if lines[0] != entry[0]:
+                kept.append(lines)
+    out = list(entry)
+    for lines in kept:
+        out += ["", *lines]
+    return out
+
+
+def render(results: dict[str, Any], previous: str | None = None) -> str:
+    """Return the whole ``docs/performance.md``; ``previous`` (the page it replaces) keeps the history."""
     from bench_text import HOW_TO_RUN, METHOD, builtin_notes
 
     rows = analyse(results)
@@ -239,6 +299,12 @@ def render(results: dict[str, Any]) -> str:
         f"- Versions: Python {env['python']}, litellm {env['litellm']}, httpx {env['httpx']}, "
         f"kabot-codex {env['kabot_codex']}",
         "- Reply: the emulator's sticky default reply, 20 text deltas (same text for all four)", "",
+        HISTORY_HEADING, "",
+        "One dated entry per run, newest first; CI tests the newest and the oldest LiteLLM the package "
+        "allows (docs/usage.md, \"Which LiteLLM releases\"), and each is benchmarked when admitted. "
+        "Ratios are taken within a run, so they compare across runs where absolute times do not. The "
+        "sections after this one are the newest run's.", "",
+        *merge_history(previous, history_entry(results)), "",
         "## Per-call cost", "",
         "Median of the per-round means, in milliseconds per call. Ratios are medians of per-round ratios. "
         "Raw is the same streaming request in every row (the backend only speaks SSE), measured alongside "
