@@ -205,7 +205,8 @@ def test_custom_provider_map_and_custom_llm_setup_make_a_provider_resolvable() -
         assert resolved[:2] == ("gpt-x", name), changed("provider resolution", "provider/register.py",
                                                         f"get_llm_provider gave {resolved}.")
         router = litellm.Router(model_list=[{"model_name": "g", "litellm_params": {"model": f"{name}/gpt-x"}}])
-        assert [d["model_name"] for d in router.model_list] == ["g"]
+        reply = router.completion(model="g", messages=[{"role": "user", "content": "ping"}])
+        assert reply.choices[0].message.content == "pong"
     finally:
         litellm.custom_provider_map[:] = [e for e in litellm.custom_provider_map if e.get("provider") != name]
 

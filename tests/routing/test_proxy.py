@@ -176,6 +176,14 @@ def chat(base: str, *, key: str | None = MASTER_KEY, **body: Any) -> httpx.Respo
 
 
 def test_proxy_round_trip(proxy: str, emu: EmulatorControl) -> None:
+    # The master key is enforced: without it the Proxy refuses and never calls a model. 1.110.2
+    # answers 401; 1.102.0 answers 500 because its auth-error handler imports prisma, which
+    # neither its own proxy extra nor ours installs.
+    anonymous = httpx.post(proxy + "/v1/chat/completions", timeout=60,
+                           json={"model": "kabot", "messages": [{"role": "user", "content": "hi"}]})
+    assert anonymous.status_code in (401, 500), anonymous.text
+    assert counts(emu) == {"codex": 0, "openai": 0}
+
     # Normal call through the alias, with a reasoning effort (no allowed_openai_params needed).
     ok = chat(proxy, model="kabot", reasoning_effort="high")
     assert ok.status_code == 200, ok.text
