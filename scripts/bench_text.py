@@ -68,7 +68,9 @@ def builtin_notes(results: dict[str, Any]) -> list[str]:
             "reference figure (≈ 11 ms, measured on another machine whose raw baseline was ≈ 1.05 ms — compare "
             "with the raw column here before reading much into it).")
     else:
-        out.append("- The built-in provider answered every shape.")
+        out.append(f"- The built-in provider answered every shape with litellm {results['environment']['litellm']}. "
+                   "Where an entry under \"Results by LiteLLM version\" says \"built-in fails\", that release's "
+                   "non-stream path crashed on the backend's empty `output` list (litellm issues #26179, #41009).")
     others = {k: v for k, v in problems.items() if not k.startswith("builtin/")}
     for key, problem in sorted(others.items()):
         out.append(f"- **Unexpected:** `{key}` did not give the expected reply: `{problem}`")
