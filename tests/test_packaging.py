@@ -23,7 +23,7 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[1]
-_NOT_SOURCE = (".venv", ".git", "__pycache__", "build", "dist", "*.egg-info", ".ruff_cache", ".pytest_cache")
+_NOT_SOURCE = (".venv*", ".git", "__pycache__", "build", "dist", "*.egg-info", ".ruff_cache", ".pytest_cache")
 
 
 def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
