@@ -97,7 +97,9 @@ def proxy(emulator: EmulatorControl, tmp_path_factory: pytest.TempPathFactory) -
     path.write_text(yaml.safe_dump(config))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("_KABOT") and k not in CREDENTIAL_ENV}
-    env.update({"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "KABOT_HOME": str(home),
+    # LiteLLM 1.104+ will not start without a master key; the clients send it as their API key.
+    env.update({"LITELLM_MASTER_KEY": "sk-proxy-client", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+                "KABOT_HOME": str(home),
                 "OPENAI_CODEX_API_BASE": emulator.codex_base, "OPENAI_CODEX_AUTH_BASE": emulator.auth_base})
     log_path = home / "proxy.log"
     with log_path.open("w") as log:
