@@ -15,6 +15,7 @@
     ├── UsageProblem                   the command line cannot run as given (CLI exit code 2)
     └── WizardError
         ├── InteractiveSessionRequired  no TTY and no --non-interactive
+        ├── UnknownModelError          a model string names nothing we or LiteLLM know (typo)
         └── SetupAborted (KeyboardInterrupt)
 
 Errors raised inside a LiteLLM call are LiteLLM's own exception classes (see
@@ -37,6 +38,7 @@ __all__ = [
     "ReloginRequiredError",
     "SetupAborted",
     "StateMismatchError",
+    "UnknownModelError",
     "UnknownProfileError",
     "UnknownProviderError",
     "UsageProblem",
@@ -154,6 +156,12 @@ class InteractiveSessionRequired(WizardError):
     default_hint = (
         "rerun with `kabot setup --non-interactive --login METHOD --primary MODEL [--fallback MODEL ...]`"
     )
+
+
+class UnknownModelError(WizardError):
+    """A model (or its provider) is unknown to the catalog and to LiteLLM: most likely a typo."""
+
+    default_hint = "see `kabot models`, or pass --force to save it anyway"
 
 
 class SetupAborted(WizardError, KeyboardInterrupt):

@@ -9,16 +9,20 @@ why. The fallbacks default to ``openai/gpt-5.2-codex`` then ``openai/gpt-4o-mini
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kabot_codex.catalog import ModelSpec, all_specs, get_model_status
 from kabot_codex.catalog.account import AccountView
 
-__all__ = ["PLAN_FALLBACKS", "PLAN_PRIMARY", "DefaultOrder", "ModelRow", "default_order", "model_rows",
-           "status_of"]
+__all__ = ["PLAN_FALLBACKS", "PLAN_PRIMARY", "SAME_ACCOUNT_NOTE", "DefaultOrder", "ModelRow", "default_order",
+           "fallback_rows", "model_rows", "status_of"]
 
 PLAN_PRIMARY = "openai-codex/gpt-5.3-codex"
 PLAN_FALLBACKS: tuple[str, ...] = ("openai/gpt-5.2-codex", "openai/gpt-4o-mini")
+
+#: Shown next to a fallback that shares the primary's account, hence its usage limit.
+SAME_ACCOUNT_NOTE = "same account: no help at a usage limit"
 
 _MARKS = {"working": "✓", "catalog": "•", "unsupported": "✗", "unknown": "?"}
 
@@ -29,6 +33,7 @@ class ModelRow:
 
     spec: ModelSpec
     status: str
+    note: str = ""
 
     @property
     def model(self) -> str:
@@ -41,6 +46,8 @@ class ModelRow:
         extra = " · text only" if not self.spec.supports_vision else ""
         if self.spec.retired and self.status == "unsupported":
             extra += " · retired"
+        if self.note:
+            extra += f" · {self.note}"
         return (f"{_MARKS[self.status]} {self.model}  ({self.spec.display_name}, "
                 f"{self.spec.context_window // 1000}k{extra})")
 
@@ -97,3 +104,18 @@ def default_order(rows: list[ModelRow], *, live: bool) -> DefaultOrder:
                 f"suggesting {best.model} ({best.spec.display_name}) instead.")
         return DefaultOrder(best.model, tuple(m for m in fallbacks if m != best.model), note)
     return DefaultOrder(PLAN_PRIMARY, fallbacks)
+
+
+def fallback_rows(rows: list[ModelRow], primary: str) -> tuple[list[ModelRow], frozenset[str]]:
+    """The fallback choices for ``primary``, most useful first, and which of them share its account.
+
+    A usage limit is per account, not per model: when the primary hits it, every model of the
+    same provider login hits it too. Models of another provider (an OpenAI API key for
+    ``openai/*``) are therefore offered first; same-account models come last, flagged, since
+    they still help when only the primary fails (an outage, a model the backend rejects).
+    """
+    provider = primary.split("/", 1)[0]
+    others = [r for r in rows if r.model != primary and r.spec.provider != provider]
+    same = [dataclasses.replace(r, note=SAME_ACCOUNT_NOTE) for r in rows
+            if r.model != primary and r.spec.provider == provider]
+    return others + same, frozenset(r.model for r in same)

@@ -7,8 +7,11 @@ non-interactive setup is therefore the same code path with the prompt never reac
 
 Steps: show the current setup → login → load the catalog → primary (an ``unsupported`` pick
 needs a yes) → fallbacks and their order → optional probe → write the order (the only config
-write, at the very end: Ctrl-C before it leaves the config untouched; the login step itself
-saves credentials, as a login should) → print how to use it.
+write, at the very end: Ctrl-C before it leaves the order untouched; the login step itself
+saves credentials, as a login should, and an interrupted setup says so) → print how to use it.
+
+Fallbacks: a usage limit covers every model of the account, so models of another provider are
+offered first and same-account models are flagged (docs/internals/wizard-fallbacks.md).
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ from rich.console import Console
 from kabot_codex.catalog.account import AccountView, current_account
 from kabot_codex.catalog.live import refresh_catalog
 from kabot_codex.config import KabotConfig, load_config
-from kabot_codex.errors import ConfigError, NotLoggedInError, WizardError
+from kabot_codex.errors import ConfigError, NotLoggedInError, SetupAborted, WizardError
 from kabot_codex.routing import openai_credentials
 
 from . import questions as Q
 from .apply import apply_setup
-from .choices import ModelRow, default_order, model_rows, status_of
+from .choices import ModelRow, default_order, fallback_rows, model_rows, status_of
+from .model_check import check_models
 from .prompter import Prompter
-from .ui import show_current, show_probes, show_snippet
+from .ui import show_current, show_login, show_probes, show_snippet
 
 __all__ = ["SetupOptions", "SetupResult", "run_setup"]
 
@@ -51,6 +55,7 @@ class SetupOptions:
     allow_unsupported: bool | None = None
     openai_api_key: str | None = None
     probe: bool | None = None
+    force: bool = False  # save models the catalog and LiteLLM do not know (see model_check)
     login_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> run_login options
     pool: Sequence[str] | None = None  # profiles that each serve the primary (None: keep the saved pool)
 
@@ -144,7 +149,8 @@ def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | N
         probe: ``probe_models``-compatible function.
 
     Raises:
-        SetupAborted: Ctrl-C; nothing was written.
+        SetupAborted: Ctrl-C; the model order was not written, and the hint says whether the
+            login step had already saved a login.
         InteractiveSessionRequired: a question needs an answer in non-interactive mode.
         WizardError, AuthError: the login or an answer failed; the hint says what to do.
     """
@@ -152,7 +158,24 @@ def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | N
     config = load_config()
     account = current_account(profile=options.profile)
     show_current(console, config, account, options.profile)
-    resolver = _Resolver(options, _existing_answers(config), prompter)
+    saved_login: list[str] = []  # what an interrupted setup has already saved, to say so truthfully
+    try:
+        return _run_steps(options, config, account, prompter, console, login, probe, saved_login)
+    except KeyboardInterrupt as exc:  # SetupAborted from a prompt, or Ctrl-C inside a login or probe
+        raise SetupAborted("Setup was interrupted", hint=_abort_hint(saved_login, options.profile)) from exc
+
+
+def _abort_hint(saved_login: list[str], profile: str) -> str:
+    if saved_login:
+        return (f"the {saved_login[0]} login was saved (profile {profile}); the model order was not "
+                "changed. Run `kabot setup --login keep` to choose it")
+    return "nothing was changed; run `kabot setup` again when ready"
+
+
+def _run_steps(options: SetupOptions, config: KabotConfig, account: AccountView, prompter: Prompter,
+               console: Console, login: LoginFn, probe: ProbeFn, saved_login: list[str]) -> SetupResult:
+    existing = _existing_answers(config)
+    resolver = _Resolver(options, existing, prompter)
     notes: list[str] = []
 
     method = resolver.resolve(Q.login_question(logged_in=_logged_in(config, options.profile)))
@@ -166,21 +189,32 @@ def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | N
         if method == "api-key":
             kwargs["api_key"] = login_key = resolver.resolve(Q.api_key_question())
         login(method, profile=options.profile, console=console, **kwargs)
+        saved_login.append(method)
+        show_login(console, load_config(), options.profile)
         account = current_account(profile=options.profile)
 
-    rows, live = _load_catalog(console, account, options.profile)
-    suggested = default_order(rows, live=live)
+    rows, listed = _load_catalog(console, account, options.profile)
+    suggested = default_order(rows, live=listed is not None)
     if suggested.note:
         console.print(f"[yellow]note:[/] {suggested.note}", highlight=False)
         notes.append(suggested.note)
 
-    primary = _pick_primary(resolver, rows, suggested.primary, account)
-    fallback_rows = [r for r in rows if r.model != primary]
-    fallbacks = resolver.resolve(Q.fallbacks_question(_pairs(fallback_rows),
-                                                      [m for m in suggested.fallbacks if m != primary]))
-    fallbacks = [m for m in dict.fromkeys(_canonical(f) for f in fallbacks) if m != primary]
+    checked = _ModelCheck(existing, listed or frozenset(), options.force)
+    primary = _pick_primary(resolver, rows, suggested.primary, account, checked)
+    offered, shared = fallback_rows(rows, primary)
+    fallbacks = resolver.resolve(Q.fallbacks_question(_pairs(offered),
+                                                      [m for m in suggested.fallbacks if m != primary],
+                                                      provider=primary.split("/", 1)[0]))
+    fallbacks = [m for m in dict.fromkeys(checked(fallbacks)) if m != primary]
     if options.fallbacks is None and not options.non_interactive:
         fallbacks = _order_fallbacks(resolver, fallbacks)
+    same_account = [m for m in fallbacks if m in shared]
+    if same_account:
+        note = (f"{', '.join(same_account)} share{'s' if len(same_account) == 1 else ''} the usage limit of "
+                f"{primary}: {'it helps' if len(same_account) == 1 else 'they help'} when the primary fails, "
+                "not when the account hits its usage limit.")
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        notes.append(note)
 
     openai_key = _openai_key(resolver, config, fallbacks, options, login_key)
     results: list[Any] = []
@@ -192,7 +226,7 @@ def run_setup(options: SetupOptions, *, prompter: Prompter, console: Console | N
     _check_pool(load_config(), options.pool, primary)  # fresh: the login step may have added one
     order = apply_setup(primary, fallbacks, openai_api_key=openai_key, pool=options.pool)
     console.print(f"[green]Saved.[/] primary [bold]{order.primary}[/], fallbacks: "
-                  f"{', '.join(order.fallbacks) or 'none'}", highlight=False)
+                  f"{', '.join(order.fallbacks) or 'none'}", highlight=False, soft_wrap=True)
     show_snippet(console, order.primary, order.fallbacks)
     return SetupResult(method, order.primary, list(order.fallbacks), results, notes)
 
@@ -210,11 +244,26 @@ def _check_pool(config: KabotConfig, pool: Sequence[str] | None, primary: str) -
                           hint=f"run `kabot login --profile {missing[0]}` for each, then rerun setup")
 
 
+class _ModelCheck:
+    """Catches typos before they are saved: every model that is new to the config is checked."""
+
+    def __init__(self, existing: dict[str, Any], listed: frozenset[str], force: bool) -> None:
+        self.kept = {existing.get("primary"), *existing.get("fallbacks", ())} - {None}
+        self.listed = listed
+        self.force = force
+
+    def __call__(self, models: Sequence[str]) -> list[str]:
+        # Models already saved are not re-checked: they may have been saved with --force.
+        return [_canonical(m) if _canonical(m) in self.kept else
+                check_models([m], listed=self.listed, force=self.force)[0] for m in models]
+
+
 def _pairs(rows: Sequence[ModelRow]) -> list[tuple[str, str]]:
     return [(r.model, r.title) for r in rows]
 
 
-def _load_catalog(console: Console, account: AccountView, profile: str) -> tuple[list[ModelRow], bool]:
+def _load_catalog(console: Console, account: AccountView,
+                  profile: str) -> tuple[list[ModelRow], frozenset[str] | None]:
     listed: frozenset[str] | None = None
     if account.auth_mode == "chatgpt":
         result = refresh_catalog(profile=profile)
@@ -224,14 +273,15 @@ def _load_catalog(console: Console, account: AccountView, profile: str) -> tuple
         else:
             console.print(f"[yellow]note:[/] could not load your account's model list ({result.error}); "
                           "using the bundled list", highlight=False)
-    return model_rows(account, listed), listed is not None
+    return model_rows(account, listed), listed
 
 
-def _pick_primary(resolver: _Resolver, rows: list[ModelRow], default: str, account: AccountView) -> str:
+def _pick_primary(resolver: _Resolver, rows: list[ModelRow], default: str, account: AccountView,
+                  checked: _ModelCheck) -> str:
     use_flag = True
     while True:
         primary = resolver.resolve(Q.primary_question(_pairs(rows), default), use_flag=use_flag)
-        primary = _canonical(primary)
+        (primary,) = checked([primary])
         status = status_of(primary, account)
         if status != "unsupported":
             return primary

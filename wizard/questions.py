@@ -146,11 +146,16 @@ def confirm_unsupported_question(model: str, why: str) -> Question:
     )
 
 
-def fallbacks_question(models: Sequence[tuple[str, str]], default: Sequence[str]) -> Question:
-    """Which models take over when the primary fails (usage limit, outage, rejection)."""
+def fallbacks_question(models: Sequence[tuple[str, str]], default: Sequence[str], *,
+                       provider: str = "openai-codex") -> Question:
+    """Which models take over when the primary fails (usage limit, outage, rejection).
+
+    ``models`` come most useful first (another provider before the primary's own account).
+    """
     return Question(
         name="fallbacks", kind="checkbox", flag="--fallback",
-        message="Fallback models (tried when the primary hits its usage limit or fails):",
+        message=(f"Fallback models. A usage limit covers every {provider} model of your account, so "
+                 "models from another provider are listed first:"),
         choices=_model_choices(models), default=list(default), required=False,
         instruction="(space toggles, enter confirms)", allow_other=True,
     )

@@ -57,6 +57,8 @@ def _env_key(login_method: str | None) -> str | None:
               help="Accept a primary marked unsupported for this account.")
 @click.option("--openai-api-key", is_flag=False, flag_value="-", default=None, metavar="[KEY]",
               help="Key for openai/* fallbacks, read from stdin (or a hidden prompt); KEY itself is unsafe.")
+@click.option("--force", is_flag=True,
+              help="Save models neither the catalog nor LiteLLM knows (a private deployment, a brand-new model).")
 @click.option("--probe/--no-probe", default=None, help="Send one tiny request per chosen model.")
 @click.option("--profile", default="default", show_default=True, help="Credential profile to log in to.")
 @click.option("--no-browser", is_flag=True, help="Browser login: print the URL but do not open a browser.")
@@ -71,8 +73,9 @@ def _env_key(login_method: str | None) -> str | None:
               help="With --import-codex: take the tokens over instead of linking to the Codex file.")
 def setup(non_interactive: bool, login_method: str | None, api_key: str | None, primary: str | None,
           fallbacks: tuple[str, ...], no_fallbacks: bool, pool: tuple[str, ...], allow_unsupported: bool | None,
-          openai_api_key: str | None, probe: bool | None, profile: str, no_browser: bool, no_open: bool,
-          paste: bool | None, codex_path: str | None, codex_auth_file: Path | None, copy_codex: bool) -> None:
+          openai_api_key: str | None, force: bool, probe: bool | None, profile: str, no_browser: bool,
+          no_open: bool, paste: bool | None, codex_path: str | None, codex_auth_file: Path | None,
+          copy_codex: bool) -> None:
     """Log in, pick the primary model and its fallbacks, and save the order.
 
     \b
@@ -111,7 +114,7 @@ def setup(non_interactive: bool, login_method: str | None, api_key: str | None, 
             fallbacks=[] if no_fallbacks else (list(fallbacks) or None),
             allow_unsupported=allow_unsupported or None,
             openai_api_key=_read_secret(openai_api_key, "--openai-api-key"),
-            probe=probe, login_options=login_options, pool=list(pool) or None,
+            probe=probe, force=force, login_options=login_options, pool=list(pool) or None,
         )
         prompter: Prompter = NonInteractivePrompter() if non_interactive else QuestionaryPrompter()
         run_setup(options, prompter=prompter, console=Console())

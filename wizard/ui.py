@@ -17,7 +17,7 @@ from kabot_codex.errors import ConfigError
 if TYPE_CHECKING:
     from kabot_codex.catalog.probe import ProbeResult
 
-__all__ = ["show_current", "show_probes", "show_snippet"]
+__all__ = ["show_current", "show_login", "show_probes", "show_snippet", "snippet"]
 
 
 def show_current(console: Console, config: KabotConfig, account: AccountView, profile: str) -> None:
@@ -52,9 +52,10 @@ def show_current(console: Console, config: KabotConfig, account: AccountView, pr
 def show_probes(console: Console, results: Sequence[ProbeResult]) -> None:
     """Print one line per probed model."""
     table = Table(show_header=True, title="Connectivity check", title_justify="left")
-    table.add_column("model")
-    table.add_column("result")
-    table.add_column("time", justify="right")
+    # fold, not the default ellipsis: a narrow terminal must not hide a model name or an error.
+    table.add_column("model", overflow="fold")
+    table.add_column("result", overflow="fold")
+    table.add_column("time", justify="right", no_wrap=True)
     style = {"working": "green", "unsupported": "red", "limited": "yellow"}
     for r in results:
         text = "ok" if r.ok else f"{r.outcome}: {r.detail}"
@@ -62,19 +63,58 @@ def show_probes(console: Console, results: Sequence[ProbeResult]) -> None:
     console.print(table)
 
 
-def show_snippet(console: Console, primary: str, fallbacks: Sequence[str]) -> None:
-    """Print how to use the saved order from LiteLLM, a Router and the Proxy."""
-    fb = ", ".join(repr(m) for m in fallbacks)
-    code = f'''import kabot_codex, litellm
+def snippet(primary: str, fallbacks: Sequence[str]) -> str:
+    """The Python that uses the saved order; short lines, so it reads well in narrow terminals."""
+    listed = "".join(f"        {m!r},\n" for m in fallbacks)
+    return f'''import kabot_codex
+import litellm
 
-# A Router that follows the saved order ("kabot" = {primary} then its fallbacks):
+# A Router that follows the saved order:
+# "kabot" = {primary}, then its fallbacks.
 router = kabot_codex.build_router()
-reply = router.completion(model="kabot", messages=[{{"role": "user", "content": "Hi"}}])
+reply = router.completion(
+    model="kabot",
+    messages=[{{"role": "user", "content": "Hi"}}],
+)
 
 # Plain LiteLLM, one call:
-reply = litellm.completion(model={primary!r}, messages=[{{"role": "user", "content": "Hi"}}],
-                           fallbacks=[{fb}])
+reply = litellm.completion(
+    model={primary!r},
+    messages=[{{"role": "user", "content": "Hi"}}],
+    fallbacks=[
+{listed}    ],
+)
 '''
-    console.print(Syntax(code, "python", theme="ansi_dark", background_color="default"))
-    console.print("LiteLLM Proxy: [bold]kabot router export -o config.yaml[/] "
-                  "(it prints the command that starts it safely)", highlight=False)
+
+
+def show_snippet(console: Console, primary: str, fallbacks: Sequence[str]) -> None:
+    """Print how to use the saved order from LiteLLM, a Router and the Proxy.
+
+    Printed with ``soft_wrap``: a line wider than the terminal is left for the terminal to wrap
+    (copying joins it back), never cropped or broken by us, so the pasted code always runs.
+    A ``Syntax`` renderable would crop long lines to the console width.
+    """
+    code = snippet(primary, fallbacks)
+    highlighted = Syntax(code, "python", theme="ansi_dark", background_color="default").highlight(code)
+    highlighted.rstrip()
+    console.print("Use it from Python:", highlight=False)
+    console.print(highlighted, soft_wrap=True)
+    console.print("Or from the LiteLLM Proxy (the export prints the command that starts it safely):",
+                  highlight=False, soft_wrap=True)
+    console.print("  [bold]kabot router export -o config.yaml[/]", highlight=False, soft_wrap=True)
+
+
+def show_login(console: Console, config: KabotConfig, profile: str) -> None:
+    """Say who is logged in now, from what was saved (never secrets)."""
+    codex = config.providers.get("openai-codex")
+    stored = codex.profiles.get(profile) if codex else None
+    if stored is None:
+        return
+    if stored.email:
+        who = stored.email
+    elif stored.method == "api-key":
+        who = "an OpenAI API key"
+    else:
+        who = "your ChatGPT account"
+    plan = f" ({stored.plan} plan)" if stored.plan else ""
+    console.print(f"[green]Logged in[/] as {who}{plan}, profile {profile}.", highlight=False, soft_wrap=True)
