@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -45,8 +44,10 @@ def show_current(console: Console, config: KabotConfig, account: AccountView, pr
     openai = config.existing_provider("openai")
     if openai and openai.api_key:
         lines.append("openai:    API key saved for openai/* models")
-    console.print(Panel("\n".join(lines), title="Current setup", title_align="left", expand=False),
-                  highlight=False)
+    # No box around it: a box would fold a long e-mail or path in a narrow terminal.
+    console.print("[bold]Current setup[/]", highlight=False)
+    for line in lines:
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
 
 
 def show_probes(console: Console, results: Sequence[ProbeResult]) -> None:
