@@ -22,7 +22,9 @@ def _guard(fn: Route) -> Route:
     def wrapped(app: App, ex: Exchange) -> None:
         try:
             fn(app, ex)
-        except (ValueError, TypeError, KeyError, BadBody) as exc:
+        except KeyError as exc:
+            ex.send_json(400, {"ok": False, "error": f"missing field {exc.args[0]!r} in the JSON body"})
+        except (ValueError, TypeError, BadBody) as exc:
             ex.send_json(400, {"ok": False, "error": str(exc)})
 
     return wrapped

@@ -135,8 +135,14 @@ class Exchange:
             return None
 
     def form(self) -> dict[str, str] | None:
-        """Return the form-urlencoded body as a dict, or ``None`` if it is not a form post."""
+        """Return the form-urlencoded body as a dict, or ``None`` if it is not a form post.
+
+        ``curl -d '{...}'`` labels a JSON body as a form unless told otherwise; a body that
+        starts like a JSON document is read as JSON instead of as one odd form field.
+        """
         if "application/x-www-form-urlencoded" not in self.headers.get("content-type", ""):
+            return None
+        if self.body.lstrip()[:1] in (b"{", b"["):
             return None
         return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
 

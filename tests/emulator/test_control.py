@@ -55,3 +55,20 @@ def test_unknown_path_is_404(emu: EmulatorControl) -> None:
     with client() as http:
         assert http.get(emu.url + "/backend-api/codex/nothing").status_code == 404
         assert http.get(emu.codex_base + "/responses").status_code == 405
+
+
+def test_a_json_body_sent_the_way_curl_sends_it_is_read_as_json(emu: EmulatorControl) -> None:
+    # `curl -d '{...}'` without -H 'Content-Type: application/json' labels the body as a form.
+    import httpx
+
+    root = emu.auth_base + "/_emulator"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with httpx.Client() as http:
+        fault = http.post(f"{root}/faults", content='{"kind":"usage_limit","resets_in_seconds":120}', headers=form)
+        assert fault.status_code == 200, fault.text
+        assert fault.json()["fault"]["params"] == {"resets_in_seconds": 120}
+        minted = http.post(f"{root}/tokens/mint", content='{"ttl":120}', headers=form)
+        assert minted.status_code == 200 and minted.json()["expires_in"] == 120
+        missing = http.post(f"{root}/faults", content='{"count":2}', headers=form)
+        assert missing.status_code == 400
+        assert missing.json()["error"] == "missing field 'kind' in the JSON body"
