@@ -91,3 +91,74 @@ def test_rejected_login_fails_with_the_login_fix(emu, logged_in_on_emulator) -> 
     assert "kabot login" in out
     assert "OFFLINE" not in out
     assert "eyJ" not in proc.stdout + proc.stderr
+
+
+def _dead_base() -> str:
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def backend_down(emu, kabot_home: Path) -> dict[str, str]:
+    _save_login(emu.mint_tokens(ttl=3600))
+    dead = _dead_base()
+    return {"OPENAI_CODEX_API_BASE": f"{dead}/backend-api/codex", "OPENAI_CODEX_AUTH_BASE": dead}
+
+
+def test_backend_down_stops_at_the_first_transport_failure(backend_down: dict[str, str]) -> None:
+    proc = run_smoke(extra_env=backend_down)
+    assert proc.returncode == 1
+    out = proc.stdout
+    errors = [line for line in out.splitlines() if line.startswith("✗ ")]
+    assert len(errors) == 1 and errors[0].startswith("✗ completion: APIConnectionError: "), out
+    assert out.count("SKIPPED") == 2 and "same cause as" in " ".join(out.split())
+    assert "Original exception" not in out
+    assert f"nothing answered at {backend_down['OPENAI_CODEX_API_BASE']}" in " ".join(out.split())
+    assert "FAILED: completion (stream, tool call skipped)" in " ".join(out.split())
+    assert "No call got an answer" in out
+
+
+def test_a_stream_failure_is_explained_once() -> None:
+    import litellm
+    from litellm.exceptions import MidStreamFallbackError
+
+    from kabot_codex.smoke.checks import explain
+
+    cause = litellm.APIConnectionError(message="Could not reach the Codex backend at 127.0.0.1: ConnectError: "
+                                       "All connection attempts failed", llm_provider="openai-codex", model="m")
+    wrapped = MidStreamFallbackError(message=str(cause), model="m", llm_provider="openai-codex",
+                                     original_exception=cause)
+    message, _, fatal = explain(wrapped)
+    assert message == ("APIConnectionError: Could not reach the Codex backend at 127.0.0.1: ConnectError: "
+                       "All connection attempts failed")
+    assert fatal
+
+
+def test_old_rate_limits_are_marked_with_their_age(backend_down: dict[str, str], kabot_home: Path) -> None:
+    import time
+
+    state = kabot_home / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "rate_limits.json").write_text(json.dumps({"default": {
+        "profile": "default", "account": "acct", "seen_at": time.time() - 7260, "plan_type": "plus",
+        "primary": {"used_percent": 42, "window_minutes": 300, "reset_after_seconds": 600}}}))
+    proc = run_smoke(extra_env=backend_down)
+    out = " ".join(proc.stdout.split())
+    assert "stale, seen 2h 01m ago" in out, proc.stdout
+    assert "Not from this run" in out
+    report = json.loads(run_smoke("--json", extra_env=backend_down).stdout)
+    assert 7200 <= report["rate_limits_age_s"] < 7400
+
+
+def test_offline_uses_the_saved_primary(kabot_home: Path) -> None:
+    from kabot_codex.wizard.apply import apply_setup
+
+    apply_setup("openai-codex/gpt-5.4", ["openai/gpt-4o-mini"])
+    proc = run_smoke("--offline", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["model"], report["model_source"]) == ("openai-codex/gpt-5.4", "saved primary")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -74,10 +76,34 @@ class CheckResult:
         return data
 
 
+def _cause(exc: BaseException) -> BaseException:
+    # LiteLLM wraps a stream that failed before its first chunk in MidStreamFallbackError, whose
+    # message repeats the original's ("… Original exception: APIConnectionError: …"): explain
+    # the original, once.
+    seen: set[int] = set()
+    while isinstance(getattr(exc, "original_exception", None), BaseException) and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.original_exception  # type: ignore[attr-defined]
+    return exc
+
+
+def _network_fix() -> str:
+    base = os.environ.get("OPENAI_CODEX_API_BASE")
+    if base:
+        return f"nothing answered at {base} (OPENAI_CODEX_API_BASE): start that server or unset the variable"
+    return NETWORK_FIX
+
+
 def explain(exc: BaseException) -> tuple[str, str, bool]:
-    """Return (redacted message, what to do, whether the remaining checks are pointless)."""
+    """Return (redacted message, what to do, whether the remaining checks are pointless).
+
+    A transport failure (nothing answered, or no answer in time) is fatal: the next checks
+    would only wait for the same failure again.
+    """
+    exc = _cause(exc)
     message = redact(" ".join(str(exc).split()))
-    message = message.replace("litellm.", "", 1)
+    message = re.sub(r"^(litellm\.)?(\w+Error: )?(litellm\.)?", "", message)
+    message = message.split(" Original exception: ", 1)[0]
     if len(message) > 400:
         message = message[:397] + "..."
     message = f"{type(exc).__name__}: {message}" if not message.startswith(type(exc).__name__) else message
@@ -88,8 +114,9 @@ def explain(exc: BaseException) -> tuple[str, str, bool]:
         return message, MODELS_FIX, True
     if isinstance(exc, litellm.RateLimitError):
         return message, LIMIT_FIX, "usage limit" in lowered or "usage_limit" in lowered
-    if isinstance(exc, (litellm.Timeout, litellm.APIConnectionError, litellm.ServiceUnavailableError,
-                        litellm.InternalServerError, litellm.BadGatewayError)):
+    if isinstance(exc, (litellm.Timeout, litellm.APIConnectionError)):
+        return message, _network_fix(), True
+    if isinstance(exc, (litellm.ServiceUnavailableError, litellm.InternalServerError, litellm.BadGatewayError)):
         return message, NETWORK_FIX, False
     if isinstance(exc, litellm.BadRequestError):
         return message, "the backend rejected the request; if it names the model, see `kabot models`", False

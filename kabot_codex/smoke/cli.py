@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,25 +122,32 @@ def offline_environment() -> Iterator[Any]:
         _forget_process_state()
 
 
-def _latest_limits(results: list[Any]) -> dict[str, Any] | None:
+def _latest_limits(results: list[Any], started: float) -> tuple[dict[str, Any] | None, float | None]:
+    """The newest rate-limit snapshot and, when it is older than this run, when it was seen."""
     for result in reversed(results):
         if result.rate_limits:
-            return dict(result.rate_limits)
-    # A failed call still records the snapshot its response headers carried.
+            return dict(result.rate_limits), None
+    # A failed call still records the snapshot its response headers carried; an older one is
+    # shown too, but marked with its age, never as if this run had seen it.
     from kabot_codex.state import last_rate_limits
 
     snapshots = [s for s in last_rate_limits().values() if isinstance(s, dict)]
     if not snapshots:
-        return None
+        return None, None
     newest = max(snapshots, key=lambda s: s.get("seen_at") or 0)
-    return {k: v for k, v in newest.items() if k not in ("account", "profile", "seen_at")}
+    seen_at = newest.get("seen_at")
+    limits = {k: v for k, v in newest.items() if k not in ("account", "profile", "seen_at")}
+    if isinstance(seen_at, (int, float)) and seen_at >= started:
+        return limits, None
+    return limits, float(seen_at) if isinstance(seen_at, (int, float)) else 0.0
 
 
-def _run(args: argparse.Namespace, console: Console | None, offline: bool, account: str) -> int:
+def _run(args: argparse.Namespace, console: Console | None, offline: bool, account: str,
+         chosen: tuple[str, str]) -> int:
     from kabot_codex.smoke.checks import run_checks
     from kabot_codex.smoke.render import print_header, print_report
 
-    model, source = choose_model(args.model, api_key_mode=account.endswith("OPENAI_CODEX_API_KEY"))
+    model, source = chosen
     if not model.startswith(CODEX + "/"):
         _fail(console, args, f"the smoke checks the {CODEX} provider; {model!r} belongs to another one",
               f"pass --model {CODEX}/<slug> (see `kabot models`)")
@@ -147,16 +155,19 @@ def _run(args: argparse.Namespace, console: Console | None, offline: bool, accou
     timeout = args.timeout or (30.0 if offline else 120.0)
     if console is not None:
         print_header(console, offline=offline, model=model, model_source=source, account=account)
+    started = time.time()
     results = run_checks(model, timeout)
-    limits = _latest_limits(results)
+    limits, seen_at = _latest_limits(results, started)
+    age_s = None if seen_at is None else max(0.0, time.time() - seen_at)
     notice = OFFLINE_NOTICE if offline else ""
     ok = all(r.ok for r in results)
     if console is not None:
-        print_report(console, results, limits, offline=offline, notice=notice)
+        print_report(console, results, limits, offline=offline, notice=notice, limits_age_s=age_s)
     else:
         print(json.dumps({"ok": ok, "mode": "offline" if offline else "live", "model": model,
                           "model_source": source, "credentials": account, "checks": [r.public() for r in results],
-                          "rate_limits": limits, "notice": notice or None}, indent=2))
+                          "rate_limits": limits, "rate_limits_age_s": None if age_s is None else round(age_s),
+                          "notice": notice or None}, indent=2))
     return 0 if ok else 1
 
 
@@ -182,11 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     litellm.suppress_debug_info = True
     try:
         logged_in, account = (False, "") if args.offline else credentials_summary()
+        # Chosen from the user's own config, before an offline run swaps KABOT_HOME for a
+        # throw-away one: `--offline` checks the saved primary too, as --help says.
+        chosen = choose_model(args.model, api_key_mode=account.endswith("OPENAI_CODEX_API_KEY"))
         if args.offline or not logged_in:
             reason = "--offline" if args.offline else "no login found"
             with offline_environment():
-                return _run(args, console, True, f"throw-away emulator login ({reason})")
-        return _run(args, console, False, account)
+                return _run(args, console, True, f"throw-away emulator login ({reason})", chosen)
+        return _run(args, console, False, account, chosen)
     except KabotError as err:
         _fail(console, args, err.message, err.hint)
     except Exception as exc:  # noqa: BLE001 - the smoke must end with a readable message, not a trace

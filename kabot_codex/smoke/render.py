@@ -92,8 +92,11 @@ def _tokens(tokens: dict[str, int] | None) -> str:
 
 
 def print_report(console: Console, results: list[CheckResult], limits: dict[str, Any] | None, *,
-                 offline: bool, notice: str) -> None:
-    """Print the checks table, the headroom panel, the errors with their fixes, and the verdict."""
+                 offline: bool, notice: str, limits_age_s: float | None = None) -> None:
+    """Print the checks table, the headroom panel, the errors with their fixes, and the verdict.
+
+    ``limits_age_s`` set means the snapshot is not from this run: the panel says how old it is.
+    """
     # Light box and no padding so the reply column keeps some room in an 80-column terminal.
     table = Table(title="Checks", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("check", no_wrap=True)
@@ -108,7 +111,14 @@ def print_report(console: Console, results: list[CheckResult], limits: dict[str,
                       Text(r.detail or ("see the error below" if r.error else "")))
     console.print(table)
     title = "Rate-limit headroom" + (" (emulated)" if offline else "")
-    console.print(Panel("\n".join(headroom_lines(limits)), title=title, title_align="left", expand=False))
+    answered = any(r.ok or r.tokens for r in results)
+    lines = (headroom_lines(limits) if limits or answered
+             else ["No call got an answer, so there is no rate-limit data."])
+    if limits and limits_age_s is not None:
+        title += f" — stale, seen {_in(limits_age_s)} ago"
+        lines.insert(0, f"Not from this run: the last snapshot, seen {_in(limits_age_s)} ago; "
+                        "usage may have changed since.")
+    console.print(Panel("\n".join(lines), title=title, title_align="left", expand=False))
     for r in results:
         if r.error:
             console.print(Text(f"✗ {r.name}: {r.error}", style="red"), soft_wrap=True)
@@ -116,8 +126,10 @@ def print_report(console: Console, results: list[CheckResult], limits: dict[str,
                 console.print(f"  fix: {r.hint}", soft_wrap=True, highlight=False, markup=False)
     if notice:
         console.print(Text(notice, style="bold yellow" if offline else ""), soft_wrap=True)
-    failed = [r.name for r in results if not r.ok]
+    failed = [r.name for r in results if r.status == "fail"]
+    skipped = [r.name for r in results if r.status == "skipped"]
     if failed:
-        console.print(Text(f"FAILED: {', '.join(failed)}", style="bold red"), soft_wrap=True)
+        also = f" ({', '.join(skipped)} skipped)" if skipped else ""
+        console.print(Text(f"FAILED: {', '.join(failed)}{also}", style="bold red"), soft_wrap=True)
     else:
         console.print(Text(f"All {len(results)} checks passed.", style="bold green"), soft_wrap=True)
