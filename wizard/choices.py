@@ -22,7 +22,7 @@ PLAN_PRIMARY = "openai-codex/gpt-5.3-codex"
 PLAN_FALLBACKS: tuple[str, ...] = ("openai/gpt-5.2-codex", "openai/gpt-4o-mini")
 
 #: Shown next to a fallback that shares the primary's account, hence its usage limit.
-SAME_ACCOUNT_NOTE = "same account: no help at a usage limit"
+SAME_ACCOUNT_NOTE = "same account"
 
 _MARKS = {"working": "✓", "catalog": "•", "unsupported": "✗", "unknown": "?"}
 
@@ -42,14 +42,17 @@ class ModelRow:
 
     @property
     def title(self) -> str:
-        """What the picker shows: status mark, model, name, context."""
+        """What the picker shows: status mark, model, context and notes.
+
+        No display name: it restates the model and would push the line past 80 columns, where
+        the picker crops it.
+        """
         extra = " · text only" if not self.spec.supports_vision else ""
         if self.spec.retired and self.status == "unsupported":
             extra += " · retired"
         if self.note:
             extra += f" · {self.note}"
-        return (f"{_MARKS[self.status]} {self.model}  ({self.spec.display_name}, "
-                f"{self.spec.context_window // 1000}k{extra})")
+        return f"{_MARKS[self.status]} {self.model}  ({self.spec.context_window // 1000}k{extra})"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def fallback_rows(rows: list[ModelRow], primary: str) -> tuple[list[ModelRow], f
     """
     provider = primary.split("/", 1)[0]
     others = [r for r in rows if r.model != primary and r.spec.provider != provider]
-    same = [dataclasses.replace(r, note=SAME_ACCOUNT_NOTE) for r in rows
+    # ✗ rows already say they do not work; the note is for the ones that would.
+    same = [dataclasses.replace(r, note=SAME_ACCOUNT_NOTE if r.status != "unsupported" else "") for r in rows
             if r.model != primary and r.spec.provider == provider]
     return others + same, frozenset(r.model for r in same)

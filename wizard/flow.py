@@ -202,9 +202,10 @@ def _run_steps(options: SetupOptions, config: KabotConfig, account: AccountView,
     checked = _ModelCheck(existing, listed or frozenset(), options.force)
     primary = _pick_primary(resolver, rows, suggested.primary, account, checked)
     offered, shared = fallback_rows(rows, primary)
+    if options.fallbacks is None and not options.non_interactive:
+        console.print(Q.fallbacks_explanation(primary.split("/", 1)[0]), highlight=False)
     fallbacks = resolver.resolve(Q.fallbacks_question(_pairs(offered),
-                                                      [m for m in suggested.fallbacks if m != primary],
-                                                      provider=primary.split("/", 1)[0]))
+                                                      [m for m in suggested.fallbacks if m != primary]))
     fallbacks = [m for m in dict.fromkeys(checked(fallbacks)) if m != primary]
     if options.fallbacks is None and not options.non_interactive:
         fallbacks = _order_fallbacks(resolver, fallbacks)
@@ -226,7 +227,7 @@ def _run_steps(options: SetupOptions, config: KabotConfig, account: AccountView,
     _check_pool(load_config(), options.pool, primary)  # fresh: the login step may have added one
     order = apply_setup(primary, fallbacks, openai_api_key=openai_key, pool=options.pool)
     console.print(f"[green]Saved.[/] primary [bold]{order.primary}[/], fallbacks: "
-                  f"{', '.join(order.fallbacks) or 'none'}", highlight=False, soft_wrap=True)
+                  f"{', '.join(order.fallbacks) or 'none'}", highlight=False)
     show_snippet(console, order.primary, order.fallbacks)
     return SetupResult(method, order.primary, list(order.fallbacks), results, notes)
 

@@ -22,6 +22,7 @@ __all__ = [
     "api_key_question",
     "confirm_unsupported_question",
     "fallback_order_question",
+    "fallbacks_explanation",
     "fallbacks_question",
     "login_question",
     "openai_key_question",
@@ -146,16 +147,20 @@ def confirm_unsupported_question(model: str, why: str) -> Question:
     )
 
 
-def fallbacks_question(models: Sequence[tuple[str, str]], default: Sequence[str], *,
-                       provider: str = "openai-codex") -> Question:
+def fallbacks_explanation(provider: str) -> str:
+    """Why the fallback list is ordered as it is (printed before the question)."""
+    return (f"A usage limit covers every {provider} model of your account, so models from another "
+            "provider are listed first; \"same account\" marks the ones that share the limit.")
+
+
+def fallbacks_question(models: Sequence[tuple[str, str]], default: Sequence[str]) -> Question:
     """Which models take over when the primary fails (usage limit, outage, rejection).
 
     ``models`` come most useful first (another provider before the primary's own account).
     """
     return Question(
         name="fallbacks", kind="checkbox", flag="--fallback",
-        message=(f"Fallback models. A usage limit covers every {provider} model of your account, so "
-                 "models from another provider are listed first:"),
+        message="Fallback models (other providers first):",
         choices=_model_choices(models), default=list(default), required=False,
         instruction="(space toggles, enter confirms)", allow_other=True,
     )

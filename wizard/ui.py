@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -65,8 +66,11 @@ def show_probes(console: Console, results: Sequence[ProbeResult]) -> None:
 
 
 def snippet(primary: str, fallbacks: Sequence[str]) -> str:
-    """The Python that uses the saved order; short lines, so it reads well in narrow terminals."""
-    listed = "".join(f"        {m!r},\n" for m in fallbacks)
+    """The Python that uses the saved order; short lines, so it reads well in narrow terminals.
+
+    ``json.dumps`` quotes each model: a valid Python string literal for any model name.
+    """
+    listed = "".join(f"        {json.dumps(m)},\n" for m in fallbacks)
     return f'''import kabot_codex
 import litellm
 
@@ -80,7 +84,7 @@ reply = router.completion(
 
 # Plain LiteLLM, one call:
 reply = litellm.completion(
-    model={primary!r},
+    model={json.dumps(primary)},
     messages=[{{"role": "user", "content": "Hi"}}],
     fallbacks=[
 {listed}    ],

@@ -32,16 +32,28 @@ def invoke(*args: str) -> Any:
 def test_fallbacks_from_another_provider_come_first(logged_in: None) -> None:
     prompter = S({"login": "keep", "primary": "openai-codex/gpt-5.5", "fallbacks": S.DEFAULT,
                   "fallback_1": S.DEFAULT, "openai_api_key": "", "probe": False})
-    run_setup(SetupOptions(), prompter=prompter, console=Console(file=io.StringIO()))
+    out = io.StringIO()
+    run_setup(SetupOptions(), prompter=prompter, console=Console(file=out, width=200))
     question = next(q for q in prompter.asked if q.name == "fallbacks")
-    assert "usage limit covers every openai-codex model of your account" in question.message
+    assert "usage limit covers every openai-codex model of your account" in out.getvalue()
+    assert "other providers first" in question.message
     providers = [value.split("/", 1)[0] for value in question.values]
     # Every other-provider model before any same-account one.
     assert providers == sorted(providers, key=lambda p: p == "openai-codex")
     assert providers[0] == "openai" and "openai-codex" in providers
-    same = [c for c in question.choices if c.value.startswith("openai-codex/")]
-    assert all(SAME_ACCOUNT_NOTE in c.title for c in same)
+    same = [c for c in question.choices if c.value.startswith("openai-codex/") and not c.title.startswith("✗")]
+    assert same and all(SAME_ACCOUNT_NOTE in c.title for c in same)
     assert not any(SAME_ACCOUNT_NOTE in c.title for c in question.choices if c.value.startswith("openai/"))
+
+
+def test_every_picker_line_fits_in_80_columns(logged_in: None) -> None:
+    # questionary crops a choice at the terminal's edge; its own prefix ("   ○ ") takes 5 columns.
+    prompter = S({"login": "keep", "primary": "openai-codex/gpt-5.5", "fallbacks": S.DEFAULT,
+                  "fallback_1": S.DEFAULT, "openai_api_key": "", "probe": False})
+    run_setup(SetupOptions(), prompter=prompter, console=Console(file=io.StringIO()))
+    for question in prompter.asked:
+        for choice in question.choices:
+            assert len(choice.title) + 5 <= 80, choice.title
 
 
 def test_a_same_account_fallback_is_called_out(logged_in: None) -> None:

@@ -222,7 +222,7 @@ def test_snippet_and_long_values_are_never_cropped(emu: EmulatorControl, tmp_pat
     compile(code, f"<snippet pasted from a {columns}-column terminal>", "exec")  # a SyntaxError fails
     saved = json.loads((home / "config.json").read_text())["agents"]["defaults"]["model"]
     for model in (saved["primary"], *saved["fallbacks"]):
-        assert repr(model) in code
+        assert json.dumps(model) in code
     assert "kabot router export -o config.yaml" in screen and "litellm --config config.yaml" in screen
     assert "…" not in screen
 
