@@ -26,7 +26,7 @@ import pytest
 
 from kabot_codex.emulator import EmulatorControl
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # several blocks per file, each may import LiteLLM
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_LANGS = {"bash", "python"}
