@@ -223,7 +223,9 @@ def test_snippet_and_long_values_are_never_cropped(emu: EmulatorControl, tmp_pat
     saved = json.loads((home / "config.json").read_text())["agents"]["defaults"]["model"]
     for model in (saved["primary"], *saved["fallbacks"]):
         assert json.dumps(model) in code
-    assert "kabot router export -o config.yaml" in screen and "litellm --config config.yaml" in screen
+    # The Proxy hint names the export, which prints the safe start command (never a bare
+    # `litellm --config`, which would serve the subscription without a master key).
+    assert "kabot router export -o config.yaml" in screen and "litellm --config" not in screen
     assert "…" not in screen
 
 
