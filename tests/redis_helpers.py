@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
+
 __all__ = ["RedisServer", "redis_binary", "running_redis"]
 
 START_TIMEOUT = 15.0
@@ -79,16 +81,6 @@ def _wait_ready(server: RedisServer) -> None:
         time.sleep(0.05)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def running_redis(directory: Path) -> Iterator[RedisServer]:
     """Start ``redis-server`` on a free loopback port with its files in ``directory``; stop it after."""
@@ -105,12 +97,12 @@ def running_redis(directory: Path) -> Iterator[RedisServer]:
         try:
             _wait_ready(server)
         except RuntimeError:
-            _stop(process)
+            stop(process)
             if attempt == 2:
                 raise
             continue
         try:
             yield server
         finally:
-            _stop(process)
+            stop(process)
         return

@@ -11,19 +11,20 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
-from kabot_codex import state
 from kabot_codex.auth.login import save_token_login
 from kabot_codex.config import CREDENTIAL_ENV
 from kabot_codex.emulator import EmulatorControl
+from tests.codex_login import fresh_provider_state, logged_in
+from tests.processes import stop, wait_until_live
+
+__all__ = ["fresh_provider_state", "logged_in"]  # shared fixtures, re-exported for pytest
 
 MODEL = "openai-codex/gpt-5.5"
 PROXY_STARTUP_TIMEOUT = 120.0
@@ -36,22 +37,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.ecosystem)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_provider_state() -> Iterator[None]:
-    # The usage-limit memory is process-wide by design; one test's limit must not leak.
-    state.reset()
-    yield
-    state.reset()
-
-
-@pytest.fixture
-def logged_in(emu: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A ChatGPT login saved as the active profile, with the provider pointed at the emulator."""
-    monkeypatch.setenv("OPENAI_CODEX_API_BASE", emu.codex_base)
-    monkeypatch.setenv("OPENAI_CODEX_AUTH_BASE", emu.auth_base)
-    tokens = emu.mint_tokens(ttl=3600)
-    save_token_login(tokens, profile="default", active=True)
-    return tokens
 
 
 def last_body(emu: EmulatorControl) -> dict[str, Any]:
@@ -108,23 +93,7 @@ def proxy(emulator: EmulatorControl, tmp_path_factory: pytest.TempPathFactory) -
              "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + PROXY_STARTUP_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"proxy exited: {log_path.read_text()[-3000:]}")
-                try:
-                    if httpx.get(base + "/health/liveliness", timeout=1.0).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"proxy did not start: {log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+            wait_until_live(process, base, log_path, PROXY_STARTUP_TIMEOUT)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)

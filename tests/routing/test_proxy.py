@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from kabot_codex.cli import cli
 from kabot_codex.emulator import EmulatorControl
+from tests.processes import ProxyExited, stop, wait_until_live
 from tests.routing.conftest import FALLBACKS, PRIMARY, counts
 
 pytestmark = pytest.mark.slow
@@ -132,32 +133,14 @@ def running_proxy(config: Path, tmp_path: Path, *, env: dict[str, str] | None = 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise ProxyExited(log_path.read_text())
-            try:
-                if httpx.get(base + "/health/liveliness", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"proxy did not start: {log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        try:
+            wait_until_live(process, base, log_path, STARTUP_TIMEOUT)
+        except TimeoutError as exc:
+            pytest.fail(str(exc))
         yield base, log_path
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)
         log.close()
-
-
-class ProxyExited(Exception):
-    """The Proxy process ended during start-up; the message is its log."""
 
 
 @pytest.fixture
