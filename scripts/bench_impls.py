@@ -58,14 +58,43 @@ def _raw_body() -> dict[str, Any]:
     return {
         "model": MODEL_SLUG, "instructions": "You are a helpful assistant.", "store": False, "stream": True,
         "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Say hello."}]}],
+        **_RAW_REASONING,
     }
 
 
-def _parse_line(line: str, out: list[str]) -> None:
+def _codex_reasoning() -> dict[str, Any]:
+    """The reasoning fields our provider sends by default for MODEL_SLUG (Codex's defaults).
+
+    The raw and joint requests ask for the same, so the emulator streams them the same
+    reasoning-summary events it streams us: every row then reads the same bytes and events
+    (see docs/performance.md, "Like with like").
+    """
+    from kabot_codex import catalog
+
+    spec = catalog.get_spec(f"openai-codex/{MODEL_SLUG}")
+    if not (spec and spec.efforts and spec.supports_reasoning_summaries):
+        return {}
+    reasoning: dict[str, Any] = {"summary": "auto"}
+    if spec.default_effort:
+        reasoning = {"effort": spec.default_effort, **reasoning}
+    return {"reasoning": reasoning, "include": ["reasoning.encrypted_content"]}
+
+
+_RAW_REASONING: dict[str, Any] = {}
+
+
+class ReasoningPiece(str):
+    """A reasoning-summary delta in a raw stream (the joint floor streams it as reasoning_content)."""
+
+
+def _parse_line(line: str, out: list[str], reasoning: bool = False) -> None:
     if line.startswith("data: "):
         event = json.loads(line[6:])
-        if event.get("type") == "response.output_text.delta":
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
             out.append(event["delta"])
+        elif reasoning and kind == "response.reasoning_summary_text.delta":
+            out.append(ReasoningPiece(event["delta"]))
 
 
 def _raw(codex_base: str, tokens: dict[str, Any]) -> Impl:
@@ -106,7 +135,7 @@ def _raw(codex_base: str, tokens: dict[str, Any]) -> Impl:
             response.raise_for_status()
             for line in response.iter_lines():
                 pieces: list[str] = []
-                _parse_line(line, pieces)
+                _parse_line(line, pieces, reasoning=True)
                 yield from pieces
 
     async def astream_pieces() -> AsyncIterator[str]:
@@ -120,7 +149,7 @@ def _raw(codex_base: str, tokens: dict[str, Any]) -> Impl:
             response.raise_for_status()
             async for line in response.aiter_lines():
                 pieces: list[str] = []
-                _parse_line(line, pieces)
+                _parse_line(line, pieces, reasoning=True)
                 for piece in pieces:
                     yield piece
 
@@ -179,7 +208,8 @@ class WaitingFloorLLM(FloorLLM):
 
 class JointFloorLLM(FloorLLM):
     """Floor and raw as ONE call: the raw request (same client, same parsing) runs inside the
-    LiteLLM handler and every text delta becomes a floor chunk. This is the least any provider
+    LiteLLM handler and every text or reasoning-summary delta becomes a floor chunk (the same
+    chunks ours yields for the same events). This is the least any provider
     doing real I/O can cost, and it costs more than floor + raw measured apart: waiting on a
     socket inside LiteLLM's call interleaves with its logging thread on two cores."""
 
@@ -207,8 +237,10 @@ class JointFloorLLM(FloorLLM):
 
 
 def _text_chunk(model: str, piece: str) -> ModelResponseStream:
+    delta = (Delta(reasoning_content=str(piece), role="assistant") if isinstance(piece, ReasoningPiece)
+             else Delta(content=piece, role="assistant"))
     return ModelResponseStream(id="chatcmpl-floor", model=model, choices=[
-        StreamingChoices(index=0, delta=Delta(content=piece, role="assistant"), finish_reason=None)])
+        StreamingChoices(index=0, delta=delta, finish_reason=None)])
 
 
 def _closing_chunks(model: str) -> list[ModelResponseStream]:
@@ -297,6 +329,8 @@ def build_impls(codex_base: str, auth_base: str, tokens: dict[str, Any], scratch
                                   joint_raw.astream_pieces))  # type: ignore[attr-defined]
     _setup_builtin(codex_base, tokens, scratch / "chatgpt")
     _setup_ours(codex_base, auth_base, tokens)
+    _RAW_REASONING.clear()
+    _RAW_REASONING.update(_codex_reasoning())
     impls = [
         raw,
         _litellm_impl("joint", "(b+a) floor + raw as one call (a CustomLLM doing the raw request)",
