@@ -69,10 +69,22 @@ CREDENTIAL_ENV = (
 
 def kabot_home() -> Path:
     """Return the directory holding config and state (``$KABOT_HOME`` wins)."""
-    env = os.environ.get("KABOT_HOME")
-    if env:
-        return Path(env).expanduser()
-    return _default_home()
+    return _layout()[0]
+
+
+def _layout() -> tuple[Path, Path, Path]:
+    # Home, config.json and state dir are asked for several times on every model call; building
+    # the Paths anew each time was a measurable part of the provider's own per-call CPU
+    # (docs/performance.md). Cached per value of $KABOT_HOME (and $HOME when it expands "~"),
+    # so changing either still takes effect at once.
+    env = os.environ.get("KABOT_HOME") or ""
+    return _layout_for(env, os.environ.get("HOME", "") if env.startswith("~") else "")
+
+
+@functools.lru_cache(maxsize=16)
+def _layout_for(env: str, _home: str) -> tuple[Path, Path, Path]:
+    base = Path(env).expanduser() if env else _default_home()
+    return base, base / "config.json", base / "state"
 
 
 @functools.cache
@@ -86,12 +98,12 @@ def _default_home() -> Path:
 
 def config_path() -> Path:
     """Return the path of ``config.json``."""
-    return kabot_home() / "config.json"
+    return _layout()[1]
 
 
 def state_dir() -> Path:
     """Return the directory for runtime state (rate limits, verified models, caches)."""
-    return kabot_home() / "state"
+    return _layout()[2]
 
 
 class _Open(BaseModel):

@@ -8,6 +8,7 @@ callers sit on the request path — often inside an event loop — and a file lo
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 import time
 from pathlib import Path
@@ -37,11 +38,17 @@ _loaded_from: set[Path] = set()  # state dirs whose persisted usage limits were 
 
 
 def _rate_limits_path() -> Path:
-    return state_dir() / "rate_limits.json"
+    return _files_in(state_dir())[0]
 
 
 def _usage_limits_path() -> Path:
-    return state_dir() / "usage_limits.json"
+    return _files_in(state_dir())[1]
+
+
+@functools.lru_cache(maxsize=16)
+def _files_in(directory: Path) -> tuple[Path, Path]:
+    # Both are looked up on every model call: one Path join each was ~30 us (docs/performance.md).
+    return directory / "rate_limits.json", directory / "usage_limits.json"
 
 
 def record_rate_limits(profile: str | None, account_key: str, snapshot: dict[str, Any]) -> None:

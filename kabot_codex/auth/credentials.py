@@ -7,6 +7,7 @@ from a 401 once. Profile sources refresh tokens (see ``kabot_codex.auth.session`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -32,9 +33,10 @@ class Credentials:
     account_id: str | None = field(default=None, repr=False)
     profile: str | None = None
 
-    @property
+    @functools.cached_property
     def account_key(self) -> str:
         """A stable, non-secret key for per-account state (usage-limit memory, catalogs)."""
+        # Cached: asked several times per model call (usage-limit check, rate limits, catalog).
         basis = self.account_id or self.token
         return hashlib.sha256(basis.encode()).hexdigest()[:16]
 
