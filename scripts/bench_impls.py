@@ -266,6 +266,20 @@ def _register_floor(joint: JointFloorLLM) -> None:
     litellm.utils.custom_llm_setup()
 
 
+def _register_joint_metadata() -> None:
+    """Give the joint floor's model the metadata ours registers (zero prices, context window).
+
+    LiteLLM prices every call of a model it knows (its cost calculation runs after each call)
+    and skips that for an unknown one; without this the joint would be spared LiteLLM work that
+    any registered provider pays, and the ratio would charge it to our code.
+    """
+    from kabot_codex.catalog import litellm_model_metadata
+
+    entry = litellm_model_metadata().get(f"openai-codex/{MODEL_SLUG}")
+    if entry:
+        litellm.register_model({f"{JOINT_PROVIDER}/{MODEL_SLUG}": {**entry, "litellm_provider": JOINT_PROVIDER}})
+
+
 # -- (b), (c), (d) through litellm -------------------------------------------------------------
 def _collect(response: Any) -> str:
     return response.choices[0].message.content or ""
@@ -331,6 +345,7 @@ def build_impls(codex_base: str, auth_base: str, tokens: dict[str, Any], scratch
     _setup_ours(codex_base, auth_base, tokens)
     _RAW_REASONING.clear()
     _RAW_REASONING.update(_codex_reasoning())
+    _register_joint_metadata()
     impls = [
         raw,
         _litellm_impl("joint", "(b+a) floor + raw as one call (a CustomLLM doing the raw request)",
