@@ -33,6 +33,15 @@ METHOD = [
     "- **Same work everywhere.** One message (`Say hello.`), the emulator's sticky reply (20 text deltas), "
     "`stream_options={\"include_usage\": True}` on every stream. Every measured call's text is compared "
     "with the expected reply; a cell that gives anything else is reported as failing.",
+    "- **Like with like.** For a reasoning model our provider sends Codex's defaults (`reasoning: {effort: "
+    "<the model's default>, summary: \"auto\"}` and `include: [\"reasoning.encrypted_content\"]`), so the "
+    "emulator streams it a reasoning summary (~8 more events) and an encrypted reasoning item. The raw and "
+    "joint requests ask for exactly the same fields (read from our catalog), the joint floor turns each "
+    "reasoning-summary delta into a `reasoning_content` chunk as ours does, and its model is registered "
+    "with the same zero-price metadata as ours, so LiteLLM prices both calls. We chose this over making "
+    "every call pass knobs that switch reasoning off: the bench then measures the call a user actually "
+    "makes by default, and the baseline reads the same bytes and yields the same chunks. The floor (b) "
+    "and the built-in keep their own requests; compare ours with the joint.",
     "- **Clocks.** Client CPU = `time.process_time()` delta (all threads of the bench process, so LiteLLM's "
     "thread-pool hop in `acompletion` and its logging workers count); wall = `time.perf_counter()`. After "
     "each batch the bench waits until the process is idle (< 0.5 ms CPU in a 10 ms window, at most 1 s) "
