@@ -20,6 +20,7 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
 
+from kabot_codex.provider import watchdog
 from kabot_codex.provider.call import PreparedCall, prepare
 from kabot_codex.provider.deadline import AsyncDeadline
 from kabot_codex.provider.errors import describe_transport
@@ -67,6 +68,7 @@ def _deltas(response: httpx.Response, call: PreparedCall, reducer: ResponseReduc
     decoder = SSEDecoder()
     deadline = call.deadline
     chunks = response.iter_bytes()
+    guard = watchdog.arm(response, deadline)  # a read blocked past the deadline is ended, not waited out
     try:
         for chunk in chunks:
             # Socket timeouts restart with every byte; this makes timeout= bound the whole call.
@@ -79,10 +81,14 @@ def _deltas(response: httpx.Response, call: PreparedCall, reducer: ResponseReduc
                 if reducer.finished:
                     _drain(chunks)
                     return
+        if time.monotonic() > deadline:
+            raise _Expired  # a body cut off by the watchdog can also end like a clean EOF
     except (_Expired, httpx.TimeoutException):
         raise UpstreamFailure("timeout", _STILL_STREAMING) from None
     except (httpx.TransportError, httpx.DecodingError, EventTooLarge) as exc:
         raise _broken(exc, response, call) from None
+    finally:
+        watchdog.disarm(guard)
 
 
 def _drain(chunks: Iterator[bytes]) -> None:

@@ -148,6 +148,15 @@ def stall_mid_stream(conn: Conn) -> None:
     conn.wait(60)
 
 
+def stall_late(conn: Conn) -> None:
+    """Real deltas for 1.8 s, then silence: a read that starts just before a 2 s deadline."""
+    conn.send(SSE_HEAD + CREATED + ADDED)
+    for _ in range(18):
+        if not (conn.send(DELTA) and conn.wait(0.1)):
+            return
+    conn.wait(60)
+
+
 def trickle_keepalive(conn: Conn) -> None:
     """A comment every 0.2 s forever: per-byte timeouts never fire."""
     conn.send(SSE_HEAD + CREATED + ADDED + DELTA)

@@ -57,7 +57,8 @@ LOOPBACK_FAULTS: list[tuple[str, fs.Mode, type[Exception], str]] = [
 ]
 
 
-def check_failure(outcome: Outcome, expected: type[Exception]) -> str:
+def check_failure(outcome: Outcome, expected: type[Exception], *, deadline: float = DEADLINE,
+                  ratio: float = RATIO) -> str:
     """Assert the typed error and that nothing looked like a finished answer; return its message."""
     assert outcome.error is not None, f"{outcome.shape}: no error; got {outcome.text!r} {outcome.finish_reasons}"
     original = outcome.original
@@ -67,7 +68,7 @@ def check_failure(outcome: Outcome, expected: type[Exception]) -> str:
     assert "\n" not in message.strip(), message
     assert not INTERNALS.search(message), message
     if expected is litellm.Timeout:
-        assert outcome.seconds < DEADLINE * RATIO, f"{outcome.shape}: {outcome.seconds:.2f} s"
+        assert outcome.seconds < deadline * ratio, f"{outcome.shape}: {outcome.seconds:.2f} s"
     return message
 
 
@@ -88,6 +89,15 @@ def test_loopback_fault(emu, logged_in, name, mode, expected, says, shape):
     message = check_failure(outcome, expected)
     assert says in message
     assert "login?next" not in message  # where a redirect points: host only
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_stream_that_goes_silent_late_ends_at_the_deadline(emu, logged_in, shape):
+    # A sync read waits the socket timeout fixed at send time; without the watchdog a stream that
+    # stalls just before its 2 s deadline held the call for about 2 s more.
+    with fs.serving(fs.stall_late) as server:
+        outcome = run(shape, api_base=server.base, timeout=2.0)
+    check_failure(outcome, litellm.Timeout, deadline=2.0, ratio=1.4)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
