@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-__all__ = ["ProxyExited", "stop", "wait_until_live"]
+__all__ = ["ProxyExited", "free_port", "stop", "wait_until_live"]
 
 
 class ProxyExited(Exception):
     """The Proxy process ended during start-up; the message is its log."""
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import stop
+from tests.processes import free_port, stop
 
 __all__ = ["RedisServer", "redis_binary", "running_redis"]
 
@@ -57,12 +56,6 @@ def redis_binary() -> str:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_ready(server: RedisServer) -> None:
     import redis
 
@@ -87,7 +80,7 @@ def running_redis(directory: Path) -> Iterator[RedisServer]:
     binary = redis_binary()
     directory.mkdir(parents=True, exist_ok=True)
     for attempt in range(3):  # the free port may be taken between the probe and the bind
-        port = _free_port()
+        port = free_port()
         log = directory / f"redis-{port}.log"
         process = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "",

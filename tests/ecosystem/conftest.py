@@ -8,7 +8,6 @@ provider, the provider talks HTTP to the emulator subprocess.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from kabot_codex.auth.login import save_token_login
 from kabot_codex.config import CREDENTIAL_ENV
 from kabot_codex.emulator import EmulatorControl
 from tests.codex_login import fresh_provider_state, logged_in
-from tests.processes import stop, wait_until_live
+from tests.processes import free_port, stop, wait_until_live
 
 __all__ = ["fresh_provider_state", "logged_in"]  # shared fixtures, re-exported for pytest
 
@@ -46,12 +45,6 @@ def last_body(emu: EmulatorControl) -> dict[str, Any]:
 
 def codex_calls(emu: EmulatorControl) -> int:
     return int(emu.stats()["requests"].get("codex.responses", 0))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +73,7 @@ def proxy(emulator: EmulatorControl, tmp_path_factory: pytest.TempPathFactory) -
     }
     path = home / "proxy.yaml"
     path.write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("_KABOT") and k not in CREDENTIAL_ENV}
     # LiteLLM 1.104+ will not start without a master key; the clients send it as their API key.
     env.update({"LITELLM_MASTER_KEY": "sk-proxy-client", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",

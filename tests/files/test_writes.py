@@ -26,6 +26,7 @@ from kabot_codex.auth.login import run_login, save_token_login
 from kabot_codex.auth.session import session_for
 from kabot_codex.config import AuthProfile, config_path, edit_config, load_config
 from kabot_codex.emulator import EmulatorControl
+from tests.auth.test_storm import WRITER  # the endless config writer both tests kill mid-write
 from tests.files.conftest import PYTHON, REPO
 
 
@@ -166,17 +167,6 @@ def test_exit_retry_reports_what_could_not_be_saved(on_emulator: EmulatorControl
 
 # --- killed while writing --------------------------------------------------------------------------
 
-WRITER = """
-from kabot_codex.config import AuthProfile, edit_config
-i = 0
-while True:
-    with edit_config() as config:
-        config.codex.profiles["default"] = AuthProfile(method="browser", access_token="x" * (1 + i % 9000),
-                                                       refresh_token=f"r{i}")
-    if i == 0:
-        print("ready", flush=True)
-    i += 1
-"""
 
 
 def test_writer_killed_mid_write_through_a_symlink(tmp_path: Path) -> None:

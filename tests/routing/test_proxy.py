@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,12 @@ from click.testing import CliRunner
 
 from kabot_codex.cli import cli
 from kabot_codex.emulator import EmulatorControl
-from tests.processes import ProxyExited, stop, wait_until_live
+from tests.processes import ProxyExited, free_port, stop, wait_until_live
 from tests.routing.conftest import FALLBACKS, PRIMARY, counts
 
 pytestmark = pytest.mark.slow
 
 STARTUP_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def export(tmp_path: Path) -> Path:

@@ -88,6 +88,13 @@ def test_full_setup_with_arrow_keys(emu: EmulatorControl, tmp_path: Path, monkey
     assert counts.get("openai.chat", 0) + counts.get("openai.responses", 0) == 2
 
 
+def _abort_at_the_primary_question(child: pexpect.spawn) -> None:
+    expect(child, "Primary model:")
+    child.sendcontrol("c")
+    expect(child, "Aborted")
+    child.expect(pexpect.EOF)
+
+
 def test_ctrl_c_in_a_terminal_writes_nothing(emu: EmulatorControl, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "pty-home"
@@ -98,10 +105,7 @@ def test_ctrl_c_in_a_terminal_writes_nothing(emu: EmulatorControl, tmp_path: Pat
     try:
         expect(child, "How do you want to log in?")
         child.send(ENTER)
-        expect(child, "Primary model:")
-        child.sendcontrol("c")
-        expect(child, "Aborted")
-        child.expect(pexpect.EOF)
+        _abort_at_the_primary_question(child)
     finally:
         child.close()
     assert child.exitstatus == 130
@@ -117,10 +121,7 @@ def test_ctrl_c_after_a_login_says_what_was_saved(emu: EmulatorControl, tmp_path
         child.send(DOWN * 3 + ENTER)  # api-key
         expect(child, "OpenAI API key (sk-...)")
         child.send("sk-test-pty-abort" + ENTER)
-        expect(child, "Primary model:")
-        child.sendcontrol("c")
-        expect(child, "Aborted")
-        child.expect(pexpect.EOF)
+        _abort_at_the_primary_question(child)
     finally:
         child.close()
     assert child.exitstatus == 130
